@@ -1,0 +1,53 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.timezones import time_zone_choices
+
+
+class TimeZoneField(forms.ChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Time zone"))
+        kwargs.setdefault(
+            "help_text",
+            _("We show every call in this zone. We filled it in from your device; change it if needed."),
+        )
+        super().__init__(choices=time_zone_choices, **kwargs)
+        self.widget.attrs["data-detect-time-zone"] = ""
+        self.widget.attrs["autocomplete"] = "off"
+
+
+class SignupDetailsForm(forms.Form):
+    """Extra sign-up fields; allauth adds email and password around them."""
+
+    display_name = forms.CharField(
+        label=_("Display name"),
+        max_length=60,
+        help_text=_("How others see you in calls. A first name or a pseudonym is fine."),
+        widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
+    )
+    time_zone = TimeZoneField(initial="UTC")
+
+    def clean_display_name(self):
+        name = self.cleaned_data["display_name"].strip()
+        if not name:
+            raise forms.ValidationError(_("Please choose a name others will see."))
+        return name
+
+    def signup(self, request, user):
+        """Nothing left to do: the adapter saved the display name and time zone with the account."""
+
+
+class ProfileForm(forms.ModelForm):
+    time_zone = TimeZoneField()
+
+    class Meta:
+        model = User
+        fields = ["display_name", "time_zone", "theme", "reminders", "notify_updates"]
+        widgets = {"theme": forms.RadioSelect, "reminders": forms.RadioSelect}
+
+    def clean_display_name(self):
+        name = self.cleaned_data["display_name"].strip()
+        if not name:
+            raise forms.ValidationError(_("Please choose a name others will see."))
+        return name

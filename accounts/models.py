@@ -1,0 +1,92 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.timezones import validate_time_zone
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        email = self.normalize_email(email).lower()
+        extra_fields.setdefault("display_name", email.split("@")[0][:60])
+        user = self.model(email=email, **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields["is_staff"] = True
+        extra_fields["is_superuser"] = True
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Email is the login; the display name is what others see and may be a pseudonym."""
+
+    class Theme(models.TextChoices):
+        SYSTEM = "system", _("Follow my device")
+        LIGHT = "light", _("Light")
+        LOW_LIGHT = "low-light", _("Low light")
+
+    class Reminders(models.TextChoices):
+        COMMUNITY_DEFAULT = "default", _("The community's default")
+        BOTH = "both", _("A day before and 15 minutes before")
+        DAY_BEFORE = "day", _("Only a day before")
+        SOON = "soon", _("Only 15 minutes before")
+        NONE = "none", _("No reminders")
+
+    email = models.EmailField(_("email address"), unique=True)
+    display_name = models.CharField(
+        _("display name"),
+        max_length=60,
+        help_text=_("How others see you in calls. A first name or a pseudonym is fine."),
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+    theme = models.CharField(_("theme"), max_length=16, choices=Theme.choices, default=Theme.SYSTEM)
+    reminders = models.CharField(
+        _("call reminders"), max_length=16, choices=Reminders.choices, default=Reminders.COMMUNITY_DEFAULT
+    )
+    notify_updates = models.BooleanField(
+        _("email me about changes"),
+        default=True,
+        help_text=_("Cancellations, new times, waitlist places and join requests."),
+    )
+    is_staff = models.BooleanField(_("staff"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["display_name"]
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
+            models.CheckConstraint(condition=~models.Q(display_name=""), name="user_display_name_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.display_name or self.email
+
+    def get_full_name(self):
+        return self.display_name
+
+    def get_short_name(self):
+        return self.display_name

@@ -1,0 +1,48 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.forms import ProfileForm
+from accounts.themes import THEME_COOKIE, THEMES
+
+
+@login_required
+def profile(request):
+    if request.method == "POST":
+        form = ProfileForm(request.POST, instance=request.user)
+        if form.is_valid():
+            form.save()
+            messages.success(request, _("Your profile is saved."))
+            return redirect("profile")
+    else:
+        form = ProfileForm(instance=request.user)
+    return render(request, "accounts/profile.html", {"form": form})
+
+
+@require_POST
+def set_theme(request):
+    theme = request.POST.get("theme", "")
+    if theme not in THEMES:
+        return HttpResponse(_("Unknown theme."), status=400, content_type="text/plain; charset=utf-8")
+    if request.headers.get("Accept") == "application/json":
+        response = HttpResponse(status=204)
+    else:
+        target = request.POST.get("next", "")
+        safe = url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+        response = redirect(target if safe else "home")
+    if request.user.is_authenticated:
+        request.user.theme = theme
+        request.user.save(update_fields=["theme"])
+    response.set_cookie(
+        THEME_COOKIE,
+        theme,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=request.is_secure(),
+        httponly=True,
+    )
+    return response

@@ -1,0 +1,22 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from attunement_site import demo
+
+
+class Command(BaseCommand):
+    help = "Create demo people (and, with the other apps, a demo community and calls). Safe to run again."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Run even when DEBUG is off.")
+
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo creates accounts with a published password; DEBUG is off, so use --force."
+            )
+        demo.seed_people()
+        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+        self.stdout.write(f"Facilitator: {demo.FACILITATOR_EMAIL}")
+        self.stdout.write(f"Members: {', '.join(demo.MEMBER_EMAILS)}")
+        self.stdout.write(f"Password for all of them: {demo.DEMO_PASSWORD}")

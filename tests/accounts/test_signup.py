@@ -1,0 +1,76 @@
+import re
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core import mail
+
+from accounts.models import User
+
+SIGNUP = {
+    "email": "new@example.com",
+    "display_name": "Robin",
+    "time_zone": "America/New_York",
+    "password1": "a-long-calm-passphrase",
+    "password2": "a-long-calm-passphrase",
+}
+
+
+@pytest.mark.django_db
+def test_sign_up_then_verify_then_log_in(client):
+    response = client.post("/accounts/signup/", SIGNUP)
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/confirm-email/"
+
+    user = User.objects.get(email="new@example.com")
+    assert user.display_name == "Robin"
+    assert user.time_zone == "America/New_York"
+    assert EmailAddress.objects.get(user=user).verified is False
+
+    # Unverified people cannot log in yet: they are sent back to verify.
+    client.logout()
+    response = client.post("/accounts/login/", {"login": "new@example.com", "password": SIGNUP["password1"]})
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/confirm-email/"
+    assert "_auth_user_id" not in client.session
+
+    assert len(mail.outbox) >= 1
+    link = re.search(r"http://testserver(/accounts/confirm-email/[^/\s]+/)", mail.outbox[-1].body).group(1)
+    response = client.post(link)
+    assert response.status_code == 302
+    assert EmailAddress.objects.get(user=user).verified is True
+
+    client.logout()
+    response = client.post("/accounts/login/", {"login": "NEW@example.com", "password": SIGNUP["password1"]})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+@pytest.mark.django_db
+def test_sign_up_rejects_an_unknown_time_zone_and_creates_nothing(client):
+    response = client.post("/accounts/signup/", {**SIGNUP, "time_zone": "Mars/Olympus"})
+    assert response.status_code == 200
+    assert "Mars/Olympus is not one of the available choices" in response.content.decode()
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_sign_up_needs_a_display_name(client):
+    response = client.post("/accounts/signup/", {**SIGNUP, "display_name": "   "})
+    assert response.status_code == 200
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_sign_up_page_offers_every_time_zone_and_says_pseudonyms_are_fine(client):
+    html = client.get("/accounts/signup/").content.decode()
+    assert "data-detect-time-zone" in html
+    assert '<option value="Europe/Berlin">' in html
+    assert "pseudonym is fine" in html
+
+
+@pytest.mark.django_db
+def test_email_addresses_are_unique_regardless_of_case(client, person):
+    person("taken@example.com")
+    response = client.post("/accounts/signup/", {**SIGNUP, "email": "Taken@Example.com"})
+    assert User.objects.filter(email__iexact="taken@example.com").count() == 1
+    assert response.status_code in {200, 302}

@@ -1,0 +1,27 @@
+"""The README stays the operator's source of truth for configuration."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def variables_read_by_settings() -> set[str]:
+    source = (ROOT / "attunement_site" / "settings.py").read_text()
+    return set(re.findall(r"env\.\w+\(\s*\"([A-Z][A-Z0-9_]+)\"", source))
+
+
+def test_every_environment_variable_is_in_the_readme_table():
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", readme, flags=re.MULTILINE))
+    names = variables_read_by_settings()
+    assert {"DEBUG", "DATABASE_URL", "REDIS_URL", "SECRET_KEY"} <= names
+    assert names - documented == set(), "add these variables to the README's configuration table"
+    assert documented - names == set(), "the README documents variables the settings no longer read"
+
+
+def test_readme_opens_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    first_block = readme.split("```sh", 1)[1].split("```", 1)[0]
+    assert "make run" in first_block
+    assert "make test" in first_block
