@@ -1,3 +1,5 @@
+import secrets
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -64,6 +66,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=True,
         help_text=_("Cancellations, new times, waitlist places and join requests."),
     )
+    calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     is_staff = models.BooleanField(_("staff"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
@@ -84,6 +87,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self):
         return self.display_name or self.email
+
+    def reset_calendar_token(self) -> str:
+        """A new secret address for the calendar feed; the old one stops working."""
+        self.calendar_token = secrets.token_urlsafe(32)
+        self.save(update_fields=["calendar_token"])
+        return self.calendar_token
 
     def get_full_name(self):
         return self.display_name

@@ -46,3 +46,17 @@ def set_theme(request):
         httponly=True,
     )
     return response
+
+
+@login_required
+@require_POST
+def calendar_address(request):
+    """Create or replace the secret calendar-feed address, or turn it off."""
+    if request.POST.get("action") == "off":
+        request.user.calendar_token = None
+        request.user.save(update_fields=["calendar_token"])
+        messages.success(request, _("Your calendar address is turned off."))
+    else:
+        request.user.reset_calendar_token()
+        messages.success(request, _("Your new calendar address is ready. Any old address no longer works."))
+    return redirect("profile")

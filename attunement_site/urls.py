@@ -8,5 +8,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("", include("groups.urls")),
+    path("", include("sharing.urls")),
     path("admin/", admin.site.urls),
 ]

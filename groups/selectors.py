@@ -1,0 +1,176 @@
+"""Reads for pages. Each selector runs a fixed number of queries, whatever the size of the data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from groups.models import RSVP, Agreement, Call, CallFormat, Community, Invite, Membership
+
+UPCOMING_ON_COMMUNITY_PAGE = 12
+RECENT_DAYS = 30
+
+Going = Q(rsvps__status=RSVP.Status.GOING)
+
+
+def with_seats(calls):
+    return calls.annotate(
+        going_count=Count("rsvps", filter=Going, distinct=True),
+        waitlist_count=Count("rsvps", filter=Q(rsvps__status=RSVP.Status.WAITLISTED), distinct=True),
+    )
+
+
+def with_viewer_rsvp(calls, user):
+    if not user.is_authenticated:
+        return calls
+    mine = RSVP.objects.filter(call=OuterRef("pk"), user=user)
+    return calls.annotate(my_status=Subquery(mine.values("status")[:1]))
+
+
+def directory(*, user, now=None):
+    """Listed communities, and every community the person belongs to."""
+    now = now or timezone.now()
+    visible = Q(visibility=Community.Visibility.LISTED)
+    if user.is_authenticated:
+        visible |= Q(memberships__user=user, memberships__state=Membership.State.ACTIVE)
+    communities = (
+        Community.objects.filter(visible)
+        .exclude(
+            Exists(
+                Membership.objects.filter(
+                    community=OuterRef("pk"), user_id=user.pk, state=Membership.State.BANNED
+                )
+            )
+        )
+        .annotate(
+            member_count=Count(
+                "memberships", filter=Q(memberships__state=Membership.State.ACTIVE), distinct=True
+            ),
+            next_call_at=Subquery(
+                Call.objects.filter(community=OuterRef("pk"), status=Call.Status.SCHEDULED, starts_at__gt=now)
+                .order_by("starts_at")
+                .values("starts_at")[:1]
+            ),
+        )
+        .distinct()
+        .order_by("name")
+    )
+    if user.is_authenticated:
+        mine = Membership.objects.filter(community=OuterRef("pk"), user=user)
+        communities = communities.annotate(my_state=Subquery(mine.values("state")[:1]))
+    return list(communities)
+
+
+def community_page(*, community: Community, user, now=None) -> dict:
+    now = now or timezone.now()
+    calls = (
+        Call.objects.filter(community=community, ends_at__gt=now)
+        .select_related("format", "facilitator")
+        .order_by("starts_at")
+    )
+    calls = with_viewer_rsvp(with_seats(calls), user)[:UPCOMING_ON_COMMUNITY_PAGE]
+    agreement = Agreement.objects.get(community=community, version=community.agreements_version)
+    return {"calls": list(calls), "agreement": agreement}
+
+
+def my_calls(*, user, now=None) -> dict:
+    """Upcoming and recent calls the person RSVP'd to or facilitates."""
+    now = now or timezone.now()
+    involved = (
+        Q(rsvps__user=user, rsvps__status__in=[RSVP.Status.GOING, RSVP.Status.WAITLISTED])
+        | Q(facilitator=user)
+        | Q(co_facilitator=user)
+    )
+    base = Call.objects.filter(pk__in=Call.objects.filter(involved).values("pk")).select_related(
+        "community", "format"
+    )
+    base = with_viewer_rsvp(with_seats(base), user)
+    upcoming = base.filter(ends_at__gt=now).order_by("starts_at")[:50]
+    recent = base.filter(ends_at__lte=now, starts_at__gte=now - timedelta(days=RECENT_DAYS)).order_by(
+        "-starts_at"
+    )[:20]
+    return {"upcoming": list(upcoming), "recent": list(recent)}
+
+
+def call_page(*, call_id: int, user) -> dict:
+    call = with_viewer_rsvp(
+        with_seats(
+            Call.objects.select_related("community", "format", "facilitator", "co_facilitator", "series")
+        ),
+        user,
+    ).get(pk=call_id)
+    my_rsvp = RSVP.objects.filter(call=call, user=user).first() if user.is_authenticated else None
+    return {"call": call, "my_rsvp": my_rsvp, "waitlist_position": waitlist_position(my_rsvp)}
+
+
+def call_attendees(call: Call) -> dict:
+    rsvps = RSVP.objects.filter(call=call).exclude(status=RSVP.Status.NOT_GOING).select_related("user")
+    going = [rsvp for rsvp in rsvps if rsvp.status == RSVP.Status.GOING]
+    waiting = sorted(
+        (rsvp for rsvp in rsvps if rsvp.status == RSVP.Status.WAITLISTED),
+        key=lambda r: (r.waitlisted_at, r.pk),
+    )
+    return {"going": sorted(going, key=lambda r: r.responded_at), "waiting": waiting}
+
+
+def waitlist_position(rsvp: RSVP | None) -> int | None:
+    """1 for the first person waiting, and so on; None if not waiting."""
+    if rsvp is None or rsvp.status != RSVP.Status.WAITLISTED:
+        return None
+    ahead = RSVP.objects.filter(call_id=rsvp.call_id, status=RSVP.Status.WAITLISTED).filter(
+        Q(waitlisted_at__lt=rsvp.waitlisted_at) | Q(waitlisted_at=rsvp.waitlisted_at, pk__lt=rsvp.pk)
+    )
+    return ahead.count() + 1
+
+
+def formats_for(community: Community):
+    return CallFormat.objects.filter(Q(community=community) | Q(community__isnull=True)).order_by(
+        "community_id", "name"
+    )
+
+
+def facilitators_of(community: Community):
+    from accounts.models import User
+
+    return User.objects.filter(
+        memberships__community=community,
+        memberships__state=Membership.State.ACTIVE,
+        memberships__role__in=[Membership.Role.OWNER, Membership.Role.FACILITATOR],
+    ).order_by("display_name")
+
+
+def members_page(*, community: Community) -> dict:
+    memberships = list(
+        Membership.objects.filter(community=community)
+        .exclude(state=Membership.State.LEFT)
+        .select_related("user")
+        .order_by("state", "role", "user__display_name")
+    )
+    return {
+        "pending": [m for m in memberships if m.state == Membership.State.PENDING],
+        "active": [m for m in memberships if m.state == Membership.State.ACTIVE],
+        "banned": [m for m in memberships if m.state == Membership.State.BANNED],
+    }
+
+
+def invites_of(community: Community):
+    return list(Invite.objects.filter(community=community).select_related("created_by")[:50])
+
+
+def calendar_feed_calls(*, user, now=None):
+    """Calls for a person's calendar feed: a year back and everything ahead, cancelled ones included."""
+    now = now or timezone.now()
+    involved = (
+        Q(rsvps__user=user, rsvps__status__in=[RSVP.Status.GOING, RSVP.Status.WAITLISTED])
+        | Q(facilitator=user)
+        | Q(co_facilitator=user)
+    )
+    return list(
+        Call.objects.filter(
+            pk__in=Call.objects.filter(involved).values("pk"), starts_at__gte=now - timedelta(days=365)
+        )
+        .select_related("format", "community")
+        .order_by("starts_at")
+    )

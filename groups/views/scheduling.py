@@ -1,0 +1,143 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from groups.forms import CallForm, CancelForm, SeriesForm, apply_errors
+from groups.models import Call, Series
+from groups.services import scheduling as services
+from groups.services.errors import is_stale
+from groups.views.access import call_for, community_for
+
+
+@login_required
+def series_create(request, slug):
+    community = community_for(request, slug, facilitate=True)
+    form = SeriesForm(
+        request.POST or None, community=community, initial=SeriesForm.initial_new(request.user, community)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.series_create(
+                community=community, actor=request.user, details=form.details(), recurrence=form.recurrence()
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The series is scheduled. Its calls are listed below."))
+            return redirect("community", slug=slug)
+    return render(
+        request, "groups/series_form.html", {"community": community, "form": form, "creating": True}
+    )
+
+
+@login_required
+def series_edit(request, pk):
+    series = get_object_or_404(Series.objects.select_related("community"), pk=pk)
+    community = community_for(request, series.community.slug, facilitate=True)
+    from_call = None
+    if request.GET.get("from"):
+        from_call = get_object_or_404(Call, series=series, pk=request.GET["from"])
+    form = SeriesForm(
+        request.POST or None, community=community, initial=SeriesForm.initial_for(series, from_call)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.series_update(
+                series=series,
+                actor=request.user,
+                expected_version=form.cleaned_data.get("version") or 0,
+                details=form.details(),
+                recurrence=form.recurrence(),
+                from_call=from_call,
+            )
+        except ValidationError as error:
+            if is_stale(error):
+                series.refresh_from_db()
+                form = SeriesForm(SeriesForm.initial_for(series, from_call), community=community)
+                form.is_valid()
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The series is changed. People who RSVP'd will be told."))
+            return redirect("community", slug=community.slug)
+    return render(
+        request,
+        "groups/series_form.html",
+        {"community": community, "form": form, "series": series, "from_call": from_call, "creating": False},
+    )
+
+
+@login_required
+def call_create(request, slug):
+    community = community_for(request, slug, facilitate=True)
+    initial = {"time_zone": request.user.time_zone, "facilitator": request.user.pk, "title": community.name}
+    form = CallForm(request.POST or None, community=community, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            call = services.call_create(
+                community=community,
+                actor=request.user,
+                details=form.details(),
+                day=form.cleaned_data["day"],
+                at=form.cleaned_data["at"],
+                time_zone=form.cleaned_data["time_zone"],
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The call is scheduled."))
+            return redirect("call", call_id=call.pk)
+    return render(request, "groups/call_form.html", {"community": community, "form": form, "creating": True})
+
+
+@login_required
+def call_edit(request, call_id):
+    call = call_for(request, call_id, facilitate=True)
+    form = CallForm(
+        request.POST or None, community=call.community, initial=CallForm.initial_for(call), editing=True
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.call_update(
+                call=call,
+                actor=request.user,
+                expected_version=form.cleaned_data.get("version") or 0,
+                details=form.details(),
+                day=form.cleaned_data["day"],
+                at=form.cleaned_data["at"],
+            )
+        except ValidationError as error:
+            if is_stale(error):
+                call.refresh_from_db()
+                form = CallForm(CallForm.initial_for(call), community=call.community, editing=True)
+                form.is_valid()
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The call is changed. People who RSVP'd will be told."))
+            return redirect("call", call_id=call.pk)
+    return render(
+        request,
+        "groups/call_form.html",
+        {"community": call.community, "form": form, "call": call, "creating": False},
+    )
+
+
+@login_required
+def call_cancel(request, call_id):
+    call = call_for(request, call_id, facilitate=True)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cancelled = services.call_cancel(
+                call=call, actor=request.user, following=form.cleaned_data["scope"] == "following"
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Cancelled %(count)s call(s). People who RSVP'd will be told.") % {"count": len(cancelled)},
+            )
+            return redirect("call", call_id=call.pk)
+    return render(request, "groups/call_cancel.html", {"call": call, "form": form})
