@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite: personas, service requirements and the CI rule on skips."""
 
+import functools
 import os
 
 import pytest
@@ -36,14 +37,24 @@ def _fresh_cache():
     yield
 
 
+@functools.cache
+def password_hash(password: str) -> str:
+    """Hash each test password once: hashing is slow on purpose, and server processes must verify it."""
+    from django.contrib.auth.hashers import make_password
+
+    return make_password(password)
+
+
 def make_person(email, *, display_name=None, password="attune-test-pw", verified=True, **fields):
     from allauth.account.models import EmailAddress
 
     from accounts.models import User
 
     user = User.objects.create_user(
-        email=email, password=password, display_name=display_name or email.split("@")[0].title(), **fields
+        email=email, password=None, display_name=display_name or email.split("@")[0].title(), **fields
     )
+    user.password = password_hash(password)
+    user.save(update_fields=["password"])
     EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
     return user
 
