@@ -1,6 +1,7 @@
 import secrets
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -41,6 +42,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         LIGHT = "light", _("Light")
         LOW_LIGHT = "low-light", _("Low light")
 
+    class ExtraTime(models.TextChoices):
+        NONE = "1", _("No extra time")
+        HALF = "1.5", _("One and a half times as long")
+        DOUBLE = "2", _("Twice as long")
+
+    class ReflectionsDefault(models.TextChoices):
+        REFLECTIONS = "reflections", _("Reflections welcome")
+        RESONANCE = "resonance", _("Resonance only")
+        LISTEN = "listen", _("Just listen")
+
     class Reminders(models.TextChoices):
         COMMUNITY_DEFAULT = "default", _("The community's default")
         BOTH = "both", _("A day before and 15 minutes before")
@@ -66,6 +77,48 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=True,
         help_text=_("Cancellations, new times, waitlist places and join requests."),
     )
+    extra_time = models.CharField(
+        _("extra time for my turns"),
+        max_length=4,
+        choices=ExtraTime.choices,
+        default=ExtraTime.NONE,
+        help_text=_("Your turns last longer by this much. Nobody else sees the number."),
+    )
+    reflections_default = models.CharField(
+        _("after I share, by default"),
+        max_length=12,
+        choices=ReflectionsDefault.choices,
+        default=ReflectionsDefault.REFLECTIONS,
+        help_text=_("You can change it at the start of each turn."),
+    )
+    prefers_typing = models.BooleanField(
+        _("I prefer to type my shares"),
+        default=False,
+        help_text=_("Your turn opens with the typing box ready, and your reflections are typed."),
+    )
+    audio_cues = models.BooleanField(
+        _("gentle sounds in calls"),
+        default=True,
+        help_text=_("Your turn soon, your turn now, 30 seconds left, time is up, and someone resonated."),
+    )
+    cue_volume = models.PositiveSmallIntegerField(
+        _("sound volume"), default=60, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    read_aloud = models.BooleanField(
+        _("read typed shares and reflections aloud"),
+        default=False,
+        help_text=_("Your device speaks them; nothing is sent anywhere."),
+    )
+    large_controls = models.BooleanField(
+        _("large, simple room controls"),
+        default=False,
+        help_text=_("Just the speaker, the time, and your main buttons."),
+    )
+    auto_unmute = models.BooleanField(
+        _("unmute me automatically when my turn starts"),
+        default=False,
+        help_text=_("Without this, only you unmute your microphone."),
+    )
     calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     is_staff = models.BooleanField(_("staff"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
@@ -87,6 +140,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self):
         return self.display_name or self.email
+
+    @property
+    def turn_multiplier(self) -> float:
+        return float(self.extra_time)
 
     def reset_calendar_token(self) -> str:
         """A new secret address for the calendar feed; the old one stops working."""

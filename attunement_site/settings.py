@@ -159,7 +159,10 @@ CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-rooms": {"task": "sharing.tasks.sweep_rooms", "schedule": 2.0},
+    "materialise-series": {"task": "groups.tasks.materialise_series", "schedule": 3600.0},
+}
 
 # Email: SMTP when EMAIL_HOST is set, otherwise printed to the console and saved under var/mail/.
 EMAIL_HOST = env.str("EMAIL_HOST")

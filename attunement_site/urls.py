@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from attunement_site import views
 
@@ -10,5 +11,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("groups.urls")),
     path("", include("sharing.urls")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
 ]

@@ -1,8 +1,203 @@
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+"""The room socket. It authenticates, parses, and calls one service per message; every rule lives
+in sharing.services, sharing.relays and sharing.states. docs/protocol.md lists the messages."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from sharing import broadcast, protocol, relays, services, snapshots
+from sharing.errors import RoomError
+
+RATE_WINDOW_SECONDS = 5
+RATE_LIMIT = 20 * RATE_WINDOW_SECONDS  # more than 20 messages a second, sustained for 5 seconds
+HEARTBEAT_EVERY_SECONDS = 8
+
+CLOSE_CODES = {
+    "unauthenticated": 4401,
+    "forbidden": 4403,
+    "removed": 4403,
+    "banned": 4403,
+    "agreements": 4403,
+    "not_rsvped": 4403,
+    "locked": 4423,
+    "not_open": 4409,
+    "cancelled": 4410,
+    "ended": 4410,
+    "rate_limited": 4008,
+    "not_found": 4404,
+}
 
 
-class RoomConsumer(AsyncJsonWebsocketConsumer):
-    """The live room's socket. The room itself arrives with the live-room work; until then it refuses."""
+def db(function):
+    """Run a service in a worker thread, in parallel with other rooms; row locks keep each room in order."""
+    return database_sync_to_async(function, thread_sensitive=False)
 
+
+class RoomConsumer(AsyncWebsocketConsumer):
     async def connect(self):
-        await self.close(code=4404)
+        self.call_id = int(self.scope["url_route"]["kwargs"]["call_id"])
+        self.user = self.scope.get("user")
+        self.participant_id = None
+        self.facilitator = False
+        self.version = None
+        self.received = deque()
+        self.last_heartbeat = 0.0
+        self.joined_groups = []
+        await self.accept()
+        if self.user is None or not self.user.is_authenticated:
+            await self.refuse(RoomError("unauthenticated", "Please log in."))
+            return
+        await self.join_group(broadcast.room_group(self.call_id))
+        await self.join_group(broadcast.person_group(self.call_id, self.user.pk))
+        try:
+            participant = await db(services.room_enter)(call_id=self.call_id, user=self.user)
+        except RoomError as error:
+            await self.refuse(error)
+            return
+        self.participant_id = participant.pk
+        self.facilitator = participant.is_facilitator or self.user.is_staff
+        self.last_heartbeat = time.monotonic()
+        await self.send_snapshot(await db(services.current_snapshot)(call_id=self.call_id))
+
+    async def join_group(self, group):
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.joined_groups.append(group)
+
+    async def refuse(self, error: RoomError, code: int | None = None):
+        await self.send_json({"type": "error", "code": error.code, "message": error.message, "version": None})
+        await self.close(code=code or CLOSE_CODES.get(error.code, 4403))
+
+    async def disconnect(self, code):
+        for group in self.joined_groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined_groups = []
+        if self.participant_id is not None:
+            self.participant_id = None
+            await db(services.room_leave)(call_id=self.call_id, user=self.user)
+
+    async def send_json(self, message: dict):
+        await self.send(text_data=json.dumps(message, separators=(",", ":")))
+
+    async def send_error(self, code: str, message: str, version: int | None = None):
+        await self.send_json(
+            {"type": "error", "code": code, "message": message, "version": version or self.version}
+        )
+
+    async def send_snapshot(self, snapshot: dict):
+        if self.version is not None and snapshot["version"] < self.version:
+            return  # an older snapshot overtaken by a newer one: never go back
+        self.version = snapshot["version"]
+        view = snapshots.for_viewer(
+            snapshot, participant_id=self.participant_id, facilitator=self.facilitator
+        )
+        await self.send_json({"type": "state", **view})
+        if view["you"]["state"] == "removed" and self.participant_id is not None:
+            self.participant_id = None
+            await self.refuse(RoomError("removed", "You were removed from this call."))
+
+    # Incoming frames
+
+    async def receive(self, text_data=None, bytes_data=None):
+        now = time.monotonic()
+        self.received.append(now)
+        while self.received and self.received[0] < now - RATE_WINDOW_SECONDS:
+            self.received.popleft()
+        if len(self.received) > RATE_LIMIT:
+            await self.refuse(RoomError("rate_limited", "Too many messages; please reconnect."))
+            return
+        if self.participant_id is None:
+            return
+        try:
+            message = protocol.parse_client(text_data if text_data is not None else bytes_data)
+        except protocol.ProtocolError as error:
+            await self.send_error(error.code, error.message)
+            return
+        kind = message["type"]
+        try:
+            if kind == "ping":
+                await self.on_ping(message)
+            elif kind == "sync":
+                await self.send_snapshot(await db(services.current_snapshot)(call_id=self.call_id))
+            elif kind == "tick":
+                await db(services.room_tick)(call_id=self.call_id)
+            elif kind in protocol.RELAYS:
+                await self.on_relay(message)
+            else:
+                payload = {key: value for key, value in message.items() if key not in {"type", "version"}}
+                await db(services.room_apply)(
+                    call_id=self.call_id,
+                    user=self.user,
+                    action=kind,
+                    payload=payload,
+                    expected_version=message.get("version"),
+                )
+        except RoomError as error:
+            await self.send_error(error.code, error.message, error.version)
+
+    async def on_ping(self, message):
+        now = time.monotonic()
+        if now - self.last_heartbeat >= HEARTBEAT_EVERY_SECONDS:
+            self.last_heartbeat = now
+            still_here = await db(services.heartbeat)(call_id=self.call_id, user=self.user)
+            if not still_here:  # marked away meanwhile (a pause in the network): come back in
+                await db(services.room_enter)(call_id=self.call_id, user=self.user)
+        await self.send_json(
+            {"type": "pong", "t": message["t"], "server_now": time.time() * 1000, "version": self.version}
+        )
+
+    async def on_relay(self, message):
+        kind = message["type"]
+        if kind == "share.text":
+            speaker, version = await db(relays.share_text)(
+                call_id=self.call_id, user=self.user, text=message["text"]
+            )
+            await self.channel_layer.group_send(
+                broadcast.room_group(self.call_id),
+                {
+                    "type": "room.relay",
+                    "message": {
+                        "type": "share.text",
+                        "version": version,
+                        "participant": speaker,
+                        "text": message["text"],
+                    },
+                },
+            )
+        elif kind == "reflection.send":
+            ticket = await db(relays.reflection_send)(
+                call_id=self.call_id, user=self.user, text=message["text"]
+            )
+            await self.channel_layer.group_send(
+                broadcast.person_group(self.call_id, ticket["sharer_user_id"]),
+                {"type": "room.relay", "message": ticket["message"]},
+            )
+        elif kind == "reflection.show":
+            shown = await db(relays.reflection_show)(
+                call_id=self.call_id,
+                user=self.user,
+                reflection_id=message["id"],
+                sender=message["from"],
+                text=message["text"],
+                sig=message["sig"],
+            )
+            await self.channel_layer.group_send(
+                broadcast.room_group(self.call_id), {"type": "room.relay", "message": shown}
+            )
+
+    # Messages from the channel layer
+
+    async def room_state(self, event):
+        await self.send_snapshot(event["snapshot"])
+
+    async def room_relay(self, event):
+        if self.participant_id is not None:
+            await self.send_json(event["message"])
+
+    async def room_close(self, event):
+        self.participant_id = None
+        await self.refuse(RoomError(event.get("code", "forbidden"), event.get("message", "")))

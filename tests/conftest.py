@@ -78,3 +78,11 @@ def outsider(db):
 @pytest.fixture
 def staff(db):
     return make_person("staff@example.com", display_name="Staff", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def circle(db):
+    """A community with every persona: see tests/personas.py."""
+    from tests.personas import build_circle
+
+    return build_circle()

@@ -302,7 +302,12 @@ def series_update(
     _apply_to_series(target, details, recurrence)
     target.save()
 
-    starts = Recurrence.of(target).occurrences(max(pivot, now), now + HORIZON)
+    # From the start of the pivot's day, so that an earlier time on that day still pairs with the
+    # call at the pivot instead of with the next week's occurrence.
+    window_start = pivot
+    if from_call is not None:
+        window_start = local_to_utc(pivot.astimezone(series.zone).date(), time.min, target.time_zone)
+    starts = Recurrence.of(target).occurrences(max(window_start, now), now + HORIZON)
     pairs, orphans, _fresh = _pair(affected, starts)
     # Clear the occurrence keys first so that re-keying cannot collide with the unique constraint.
     Call.objects.filter(pk__in=[call.pk for call in affected]).update(original_start=None)
@@ -378,7 +383,7 @@ def call_cancel(*, call: Call, actor, following: bool = False, now=None) -> list
     """Cancel one call, or this call and every later one in its series."""
     permissions.require(permissions.can_facilitate(actor, call.community))
     now = now or timezone.now()
-    call = Call.objects.select_for_update().select_related("series").get(pk=call.pk)
+    call = Call.objects.select_for_update(of=("self",)).select_related("series").get(pk=call.pk)
     if call.starts_at <= now:
         raise ValidationError(_("This call has already started; end it from the room instead."))
     if not following or call.series is None:

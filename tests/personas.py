@@ -1,10 +1,10 @@
 """Personas for communities and calls: owner, facilitator, co-facilitator, member, pending,
-banned, outsider and staff, in one community with the default format."""
+banned, outsider and staff, in one community with the default format. The `circle` fixture in
+tests/conftest.py builds one."""
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from groups.models import Call, Community, Membership
@@ -62,8 +62,7 @@ def _join(community, user, role, state, accepted=True):
     )
 
 
-@pytest.fixture
-def circle(db):
+def build_circle() -> Circle:
     owner = make_person("owner@example.com", display_name="Olive", time_zone="Europe/Berlin")
     community = community_create(
         owner=owner, name="Hands at rest", slug="hands-at-rest", description="A circle."

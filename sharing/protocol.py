@@ -1,0 +1,260 @@
+"""The room socket's messages, as JSON Schemas. docs/protocol.md describes each one; the consumer
+validates every incoming message here, and the tests validate what the server sends.
+"""
+
+from __future__ import annotations
+
+import json
+
+from jsonschema import Draft202012Validator
+
+MAX_FRAME_BYTES = 4096
+MAX_SHARE_TEXT = 2000
+MAX_REFLECTION_TEXT = 280
+
+_version = {"type": "integer", "minimum": 1}
+_participant = {"type": "integer", "minimum": 1}
+
+
+def _message(type_name: str, properties: dict | None = None, required: tuple[str, ...] = ()) -> dict:
+    return {
+        "type": "object",
+        "properties": {"type": {"const": type_name}, **(properties or {})},
+        "required": ["type", *required],
+        "additionalProperties": False,
+    }
+
+
+# Client → server. Actions that act on a particular moment of the room require the version the
+# client saw; a stale one is refused with the error code "stale".
+CLIENT: dict[str, dict] = {
+    "ping": _message("ping", {"t": {"type": "number"}}, ("t",)),
+    "sync": _message("sync"),
+    "tick": _message("tick", {"version": _version}),
+    "call.start": _message("call.start", {"version": _version}, ("version",)),
+    "call.end": _message("call.end", {"version": _version}),
+    "pause": _message("pause", {"version": _version}),
+    "resume": _message("resume", {"version": _version}),
+    "segment.next": _message("segment.next", {"version": _version}, ("version",)),
+    "turn.finish": _message("turn.finish", {"version": _version}, ("version",)),
+    "turn.pass": _message("turn.pass", {"version": _version}),
+    "turn.skip": _message("turn.skip", {"version": _version, "participant": _participant}, ("version",)),
+    "turn.extend": _message("turn.extend", {"version": _version}, ("version",)),
+    "turn.give": _message(
+        "turn.give", {"version": _version, "participant": _participant}, ("version", "participant")
+    ),
+    "share.mode": _message(
+        "share.mode", {"mode": {"enum": ["listen", "reflections", "resonance"]}}, ("mode",)
+    ),
+    "share.typing": _message("share.typing", {"typing": {"type": "boolean"}}, ("typing",)),
+    "share.text": _message(
+        "share.text", {"text": {"type": "string", "maxLength": MAX_SHARE_TEXT}}, ("text",)
+    ),
+    "resonate": _message("resonate"),
+    "hand.raise": _message("hand.raise"),
+    "hand.lower": _message("hand.lower"),
+    "hand.first": _message("hand.first", {"participant": _participant}, ("participant",)),
+    "reflection.send": _message(
+        "reflection.send",
+        {"text": {"type": "string", "minLength": 1, "maxLength": MAX_REFLECTION_TEXT}},
+        ("text",),
+    ),
+    "reflection.show": _message(
+        "reflection.show",
+        {
+            "id": {"type": "string", "maxLength": 64},
+            "from": _participant,
+            "text": {"type": "string", "minLength": 1, "maxLength": MAX_REFLECTION_TEXT},
+            "sig": {"type": "string", "maxLength": 128},
+        },
+        ("id", "from", "text", "sig"),
+    ),
+    "reflection.done": _message("reflection.done"),
+    "reflections.end": _message("reflections.end", {"version": _version}),
+    "order.set": _message(
+        "order.set",
+        {"version": _version, "order": {"type": "array", "items": _participant, "maxItems": 64}},
+        ("version", "order"),
+    ),
+    "settings": _message(
+        "settings",
+        {
+            "auto_admit": {"type": "boolean"},
+            "allow_drop_ins": {"type": "boolean"},
+            "locked": {"type": "boolean"},
+            "talking_stick": {"type": "boolean"},
+            "order_policy": {"enum": ["rsvp", "random", "arranged"]},
+        },
+    ),
+    "participant.admit": _message("participant.admit", {"participant": _participant}, ("participant",)),
+    "participant.remove": _message("participant.remove", {"participant": _participant}, ("participant",)),
+    "support.request": _message("support.request"),
+    "support.clear": _message("support.clear", {"participant": _participant}, ("participant",)),
+}
+
+# The client messages that are room actions in sharing.states (the others are transport or relays).
+TRANSPORT = {"ping", "sync", "tick"}
+RELAYS = {"share.text", "reflection.send", "reflection.show"}
+ACTIONS = set(CLIENT) - TRANSPORT - RELAYS
+
+_time = {"type": ["string", "null"]}
+_nullable_int = {"type": ["integer", "null"]}
+_participant_view = {
+    "type": "object",
+    "properties": {
+        "id": _participant,
+        "name": {"type": "string"},
+        "role": {"enum": ["facilitator", "co_facilitator", "member"]},
+        "state": {"enum": ["lobby", "admitted"]},
+        "present": {"type": "boolean"},
+        "round": {"enum": ["", "pending", "speaking", "done", "passed", "offered", "declined", "skipped"]},
+        "hand": {"type": "boolean"},
+        "shared": {"type": "boolean"},
+        "needs_support": {"type": "boolean"},
+        "accommodations": {
+            "type": ["object", "null"],
+            "properties": {"extra_time": {"type": "string"}, "prefers_typing": {"type": "boolean"}},
+        },
+    },
+    "required": ["id", "name", "role", "state", "present", "round", "hand", "shared"],
+    "additionalProperties": False,
+}
+_turn = {
+    "type": ["object", "null"],
+    "properties": {
+        "number": {"type": "integer"},
+        "speaker": _participant,
+        "started_at": _time,
+        "ends_at": _time,
+        "grace_ends_at": _time,
+        "extended_seconds": {"type": "integer"},
+        "share_mode": {"enum": ["", "listen", "reflections", "resonance"]},
+        "typing": {"type": "boolean"},
+        "resonance_count": _nullable_int,
+        "reflector": _nullable_int,
+    },
+    "required": [
+        "number",
+        "speaker",
+        "started_at",
+        "ends_at",
+        "grace_ends_at",
+        "share_mode",
+        "resonance_count",
+    ],
+    "additionalProperties": False,
+}
+
+SERVER: dict[str, dict] = {
+    "state": {
+        "type": "object",
+        "properties": {
+            "type": {"const": "state"},
+            "version": _version,
+            "server_now": {"type": "string"},
+            "call": {"type": "object"},
+            "status": {"enum": ["lobby", "live", "paused", "ended"]},
+            "phase": {"enum": ["", "grounding", "turn", "reflections", "between"]},
+            "paused_phase": {"enum": ["", "grounding", "turn", "reflections", "between"]},
+            "paused_at": _time,
+            "segments": {"type": "array"},
+            "segment_index": {"type": "integer"},
+            "segment_complete": {"type": "boolean"},
+            "segment_ends_at": _time,
+            "phase_started_at": _time,
+            "phase_ends_at": _time,
+            "turn": _turn,
+            "order": {"type": "array", "items": _participant},
+            "round_pass": {"type": "integer"},
+            "next": _nullable_int,
+            "hands": {"type": "array", "items": _participant},
+            "acting_facilitator": _nullable_int,
+            "settings": {"type": "object"},
+            "participants": {"type": "array", "items": _participant_view},
+            "you": {
+                "type": "object",
+                "properties": {
+                    "participant": _nullable_int,
+                    "role": {"type": ["string", "null"]},
+                    "state": {"type": "string"},
+                    "facilitator": {"type": "boolean"},
+                },
+                "required": ["participant", "role", "state", "facilitator"],
+            },
+        },
+        "required": ["type", "version", "server_now", "status", "phase", "turn", "participants", "you"],
+        "additionalProperties": False,
+    },
+    "pong": _message(
+        "pong",
+        {"t": {"type": "number"}, "server_now": {"type": "number"}, "version": _nullable_int},
+        ("t", "server_now"),
+    ),
+    "error": _message(
+        "error",
+        {"code": {"type": "string"}, "message": {"type": "string"}, "version": _nullable_int},
+        ("code", "message"),
+    ),
+    "share.text": _message(
+        "share.text",
+        {"version": _nullable_int, "participant": _participant, "text": {"type": "string"}},
+        ("participant", "text"),
+    ),
+    "reflection": _message(
+        "reflection",
+        {
+            "version": _nullable_int,
+            "id": {"type": "string"},
+            "from": _participant,
+            "text": {"type": "string"},
+            "sig": {"type": "string"},
+        },
+        ("id", "from", "text", "sig"),
+    ),
+    "reflection.shown": _message(
+        "reflection.shown",
+        {"version": _nullable_int, "from": _participant, "text": {"type": "string"}},
+        ("from", "text"),
+    ),
+}
+
+_client_validators = {name: Draft202012Validator(schema) for name, schema in CLIENT.items()}
+_server_validators = {name: Draft202012Validator(schema) for name, schema in SERVER.items()}
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def parse_client(raw: str | bytes | None) -> dict:
+    """Decode and validate one client frame, or raise ProtocolError with a machine-readable code."""
+    if raw is None:
+        raise ProtocolError("malformed", "Send JSON text frames.")
+    size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw)
+    if size > MAX_FRAME_BYTES:
+        raise ProtocolError("too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+    try:
+        message = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError("malformed", "That frame is not JSON.") from None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise ProtocolError("malformed", "A message is a JSON object with a string `type`.")
+    validator = _client_validators.get(message["type"])
+    if validator is None:
+        raise ProtocolError("unknown_type", "Unknown message type.")
+    error = next(iter(validator.iter_errors(message)), None)
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "message"
+        raise ProtocolError("invalid", f"{where}: {error.message}"[:200])
+    return message
+
+
+def server_errors(message: dict) -> list[str]:
+    """Schema errors in a message the server sends (empty when it conforms); for tests and docs."""
+    validator = _server_validators.get(message.get("type"))
+    if validator is None:
+        return [f"unknown server message type {message.get('type')!r}"]
+    return [error.message for error in validator.iter_errors(message)]

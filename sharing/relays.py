@@ -1,0 +1,81 @@
+"""Messages that pass through the room without being stored: typed shares and typed reflections.
+
+The server checks who may send them, relays them, and forgets them. A typed reflection goes only to
+the person who shared, with a signature; if the sharer chooses to show it to everyone, they send it
+back with that signature, which proves the server relayed exactly this text for this share.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from groups.models import Membership
+from sharing.errors import RoomError
+from sharing.models import Participant, Room
+
+
+def _room_and_me(call_id: int, user) -> tuple[Room, Participant]:
+    room = Room.objects.filter(pk=call_id).select_related("call").first()
+    if room is None or room.status == Room.Status.ENDED:
+        raise RoomError("not_open", "This call's room is not open.")
+    me = Participant.objects.filter(room=room, user=user, state=Participant.State.ADMITTED).first()
+    if me is None:
+        raise RoomError("forbidden", "You are not in this call.")
+    if (
+        not user.is_staff
+        and not Membership.objects.filter(
+            community_id=room.call.community_id, user=user, state=Membership.State.ACTIVE
+        ).exists()
+    ):
+        raise RoomError("forbidden", "You are no longer a member of this community.")
+    return room, me
+
+
+def _signature(room: Room, reflection_id: str, sender: int, text: str) -> str:
+    value = f"{room.pk}|{room.turn_number}|{reflection_id}|{sender}|{text}"
+    return salted_hmac("attunement.reflection", value, algorithm="sha256").hexdigest()
+
+
+def share_text(*, call_id: int, user, text: str) -> tuple[int, int]:
+    """The speaker's typed share: returns (speaker participant id, room version) to relay it."""
+    room, me = _room_and_me(call_id, user)
+    if room.phase != Room.Phase.TURN or room.speaker_id != me.pk:
+        raise RoomError("not_your_turn", "Typed shares are sent during your own turn.")
+    return me.pk, room.version
+
+
+def reflection_send(*, call_id: int, user, text: str) -> dict:
+    """A listener's typed reflection, addressed to the sharer alone."""
+    room, me = _room_and_me(call_id, user)
+    if room.phase != Room.Phase.REFLECTIONS or room.speaker_id is None:
+        raise RoomError("not_allowed", "Typed reflections are sent during reflections.")
+    if room.speaker_id == me.pk:
+        raise RoomError("not_allowed", "This is your share.")
+    segment = room.segment() or {}
+    if segment.get("reflection_mode") == "spoken":
+        raise RoomError("not_allowed", "Reflections are spoken in this part of the call.")
+    sharer_user_id = Participant.objects.values_list("user_id", flat=True).get(pk=room.speaker_id)
+    reflection_id = secrets.token_urlsafe(9)
+    return {
+        "sharer_user_id": sharer_user_id,
+        "message": {
+            "type": "reflection",
+            "version": room.version,
+            "id": reflection_id,
+            "from": me.pk,
+            "text": text,
+            "sig": _signature(room, reflection_id, me.pk, text),
+        },
+    }
+
+
+def reflection_show(*, call_id: int, user, reflection_id: str, sender: int, text: str, sig: str) -> dict:
+    """The sharer shows a reflection they received to the whole group."""
+    room, me = _room_and_me(call_id, user)
+    if room.speaker_id != me.pk:
+        raise RoomError("forbidden", "Only the person who shared can show their reflections.")
+    if not constant_time_compare(sig, _signature(room, reflection_id, sender, text)):
+        raise RoomError("invalid", "That reflection was not sent to you in this share.")
+    return {"type": "reflection.shown", "version": room.version, "from": sender, "text": text}

@@ -1,0 +1,137 @@
+"""The one canonical picture of a room that every browser renders, and each viewer's share of it.
+
+`build` makes the snapshot that is broadcast after each change. `for_viewer` removes what this
+viewer may not see (the resonance count is the speaker's alone; accommodations and support
+requests are for facilitators) and adds who the viewer is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sharing.models import Participant, Room
+
+Round = Participant.Round
+
+
+def stamp(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _participant(p: Participant, now) -> dict:
+    return {
+        "id": p.pk,
+        "name": p.user.display_name,
+        "role": p.role,
+        "state": p.state,
+        "present": p.is_present(now),
+        "round": p.round_status,
+        "hand": p.hand_raised_at is not None,
+        "shared": p.has_shared,
+        "needs_support": p.needs_support,
+        "accommodations": {
+            "extra_time": p.user.extra_time,
+            "prefers_typing": p.user.prefers_typing,
+        },
+    }
+
+
+def _next_up(room: Room, people: dict[int, Participant], hands: list[int], now) -> int | None:
+    segment = room.segment()
+    if segment is None or room.segment_complete or room.status == Room.Status.ENDED:
+        return None
+    if segment["kind"] == "open":
+        return next((pid for pid in hands if pid != room.speaker_id), None)
+    waiting = Round.PENDING if room.round_pass == 1 else Round.OFFERED
+    for pid in room.order:
+        p = people.get(pid)
+        if p is not None and p.round_status == waiting and p.is_admitted and p.is_present(now):
+            return pid
+    if room.round_pass == 1:
+        return next(
+            (pid for pid in room.order if people.get(pid) and people[pid].round_status == Round.PASSED), None
+        )
+    return None
+
+
+def build(room: Room, participants: list[Participant], now: datetime) -> dict:
+    people = {p.pk: p for p in participants}
+    visible = sorted(
+        (p for p in participants if p.state != Participant.State.REMOVED),
+        key=lambda p: (p.role != Participant.Role.FACILITATOR, p.arrived_at, p.pk),
+    )
+    hands = [
+        p.pk for p in sorted((p for p in visible if p.hand_raised_at), key=lambda p: (p.hand_raised_at, p.pk))
+    ]
+    turn = None
+    if room.speaker_id is not None:
+        turn = {
+            "number": room.turn_number,
+            "speaker": room.speaker_id,
+            "started_at": stamp(room.turn_started_at),
+            "ends_at": stamp(room.turn_ends_at),
+            "grace_ends_at": stamp(room.grace_ends_at),
+            "extended_seconds": room.turn_extended_seconds,
+            "share_mode": room.share_mode,
+            "typing": room.typing,
+            "resonance_count": room.resonance_count,
+            "reflector": room.reflector_id,
+        }
+    acting = next((p.pk for p in participants if p.user_id == room.acting_facilitator_id), None)
+    return {
+        "call": {
+            "id": room.call_id,
+            "title": room.call.title,
+            "starts_at": stamp(room.call.starts_at),
+            "ends_at": stamp(room.call.ends_at),
+        },
+        "version": room.version,
+        "server_now": stamp(now),
+        "status": room.status,
+        "phase": room.phase,
+        "paused_phase": room.paused_phase,
+        "paused_at": stamp(room.paused_at),
+        "segments": room.segments,
+        "segment_index": room.segment_index,
+        "segment_complete": room.segment_complete,
+        "segment_ends_at": stamp(room.segment_ends_at),
+        "phase_started_at": stamp(room.phase_started_at),
+        "phase_ends_at": stamp(room.phase_ends_at),
+        "turn": turn,
+        "order": list(room.order),
+        "round_pass": room.round_pass,
+        "next": _next_up(room, people, hands, now),
+        "hands": hands,
+        "acting_facilitator": acting,
+        "settings": {
+            "auto_admit": room.auto_admit,
+            "allow_drop_ins": room.allow_drop_ins,
+            "locked": room.locked,
+            "talking_stick": room.talking_stick,
+            "order_policy": room.order_policy,
+        },
+        "participants": [_participant(p, now) for p in visible],
+    }
+
+
+def for_viewer(snapshot: dict, *, participant_id: int | None, facilitator: bool) -> dict:
+    """The snapshot as this viewer may see it, with `you` added. The input is not changed."""
+    view = dict(snapshot)
+    turn = snapshot.get("turn")
+    if turn is not None and turn["speaker"] != participant_id:
+        view["turn"] = {**turn, "resonance_count": None}
+    if not facilitator:
+        view["participants"] = [
+            {**p, "accommodations": None, "needs_support": p["id"] == participant_id and p["needs_support"]}
+            for p in snapshot["participants"]
+        ]
+    me = next((p for p in snapshot["participants"] if p["id"] == participant_id), None)
+    view["you"] = {
+        "participant": participant_id,
+        "role": me["role"] if me else None,
+        "state": me["state"] if me else "removed",
+        "facilitator": facilitator,
+    }
+    return view

@@ -1,0 +1,536 @@
+// The live room in the browser. The server decides everything; this module shows the latest
+// snapshot, counts down from the server's deadlines, and sends what the person chooses to do.
+
+import { Announcer } from "./announcer.js";
+import { RoomConnection } from "./connection.js";
+import { Cues } from "./cues.js";
+import {
+  activeTimer,
+  clockText,
+  fmt,
+  nextDeadline,
+  person,
+  renderCircle,
+  segmentOf,
+  spokenDuration,
+  t,
+} from "./view.js";
+
+const root = document.getElementById("room");
+const $ = (id) => document.getElementById(id);
+const flag = (name) => root.dataset[name] === "true";
+
+const announcer = new Announcer($("announcer"));
+const cues = new Cues({ enabled: flag("chimes"), volume: Number(root.dataset.cueVolume || 60) });
+const readAloud = flag("readAloud") && "speechSynthesis" in window;
+
+let state = null;
+let previous = null;
+let nudgedFor = null;
+const warned = new Set();
+
+const connection = new RoomConnection(root.dataset.socket, {
+  onState: (snapshot) => {
+    previous = state;
+    state = snapshot;
+    render();
+    narrate(previous, state);
+    window.dispatchEvent(new CustomEvent("attunement:state", { detail: { version: state.version } }));
+  },
+  onMessage: receive,
+  onStatus: showConnection,
+});
+
+// Connection status
+
+function showConnection(status, detail) {
+  const line = $("connection");
+  if (status === "open") {
+    line.textContent = "";
+    line.hidden = true;
+    return;
+  }
+  line.hidden = false;
+  if (status === "connecting") line.textContent = t("Connecting…");
+  if (status === "reconnecting") line.textContent = t("Connection lost. Reconnecting…");
+  if (status === "closed") {
+    const reasons = {
+      4401: t("Please log in again to join the call."),
+      4403: t("You cannot be in this call right now."),
+      4409: t("The room is not open yet."),
+      4410: t("This call has ended."),
+      4423: t("The facilitator has closed the room to new arrivals."),
+      4008: t("Too many messages were sent. Reload the page to come back."),
+    };
+    line.textContent = reasons[detail] || t("The connection closed.");
+  }
+}
+
+// Messages that are not snapshots
+
+function speak(text) {
+  if (!readAloud || !text) return;
+  const utterance = new SpeechSynthesisUtterance(text);
+  window.speechSynthesis.speak(utterance);
+}
+
+let typedSpoken = "";
+let typedSpeakTimer = null;
+
+function receive(message) {
+  if (message.type === "error") {
+    if (message.code === "stale") connection.send({ type: "sync" });
+    else announcer.say(message.message);
+    return;
+  }
+  if (message.type === "share.text") {
+    $("typed-share").hidden = false;
+    $("typed-share-text").textContent = message.text;
+    if (!state || message.participant !== state.you.participant) {
+      clearTimeout(typedSpeakTimer);
+      typedSpeakTimer = setTimeout(() => {
+        const fresh = message.text.startsWith(typedSpoken) ? message.text.slice(typedSpoken.length) : message.text;
+        typedSpoken = message.text;
+        speak(fresh);
+      }, 1500);
+    }
+    return;
+  }
+  if (message.type === "reflection") {
+    const item = document.createElement("li");
+    const from = person(state, message.from);
+    const text = document.createElement("p");
+    text.textContent = message.text;
+    const who = document.createElement("p");
+    who.className = "muted";
+    who.textContent = fmt("From %(name)s", { name: from ? from.name : t("a listener") });
+    const show = document.createElement("button");
+    show.type = "button";
+    show.className = "button";
+    show.textContent = t("Show to everyone");
+    show.addEventListener("click", () => {
+      connection.send({ type: "reflection.show", id: message.id, from: message.from, text: message.text, sig: message.sig });
+      show.disabled = true;
+      show.textContent = t("Shown to everyone");
+    });
+    item.append(who, text, show);
+    $("received-reflections").hidden = false;
+    $("received-reflections-list").append(item);
+    announcer.say(fmt("A reflection from %(name)s", { name: from ? from.name : t("a listener") }));
+    speak(message.text);
+    return;
+  }
+  if (message.type === "reflection.shown") {
+    const from = person(state, message.from);
+    const item = document.createElement("li");
+    item.textContent = `${from ? from.name : t("A listener")}: ${message.text}`;
+    $("shown-reflections").hidden = false;
+    $("shown-reflections-list").append(item);
+    announcer.say(fmt("%(name)s reflected: %(text)s", { name: from ? from.name : t("A listener"), text: message.text }));
+    speak(message.text);
+  }
+}
+
+// Rendering
+
+function me() {
+  return state ? person(state, state.you.participant) : null;
+}
+
+function render() {
+  const you = state.you;
+  const inLobby = you.state === "lobby";
+  $("lobby").hidden = !inLobby;
+  $("stage").hidden = inLobby;
+  $("my-controls").hidden = inLobby || state.status === "ended";
+  renderSegment();
+  renderCircle($("circle"), state);
+  renderSpeaker();
+  renderControls();
+  if (you.facilitator) renderFacilitator();
+  tick();
+}
+
+function renderSegment() {
+  const line = $("segment-line");
+  const segment = segmentOf(state);
+  if (state.status === "lobby") {
+    line.textContent = t("The call has not started yet.");
+  } else if (state.status === "ended") {
+    line.textContent = t("The call has ended. Thank you for being here.");
+  } else if (state.segment_complete) {
+    const next = state.segments[state.segment_index + 1];
+    line.textContent = next ? fmt("Next: %(title)s", { title: next.title }) : t("That was the last part of the call.");
+  } else if (segment) {
+    line.textContent = segment.title;
+  }
+  if (state.status === "paused") line.textContent += ` · ${t("Paused")}`;
+}
+
+function renderSpeaker() {
+  const speaker = state.turn ? person(state, state.turn.speaker) : null;
+  const mine = speaker && speaker.id === state.you.participant;
+  const line = $("speaker-line");
+  if (state.phase === "turn" && speaker) {
+    line.textContent = mine ? t("Your turn. Take your time.") : fmt("%(name)s is sharing", { name: speaker.name });
+  } else if (state.phase === "reflections" && speaker) {
+    const reflector = state.turn.reflector ? person(state, state.turn.reflector) : null;
+    line.textContent = reflector
+      ? fmt("%(name)s is reflecting", { name: reflector.name })
+      : fmt("Reflections for %(name)s", { name: speaker.name });
+  } else if (state.phase === "grounding") {
+    line.textContent = t("A shared pause. Notice your breath and your body.");
+  } else if (state.phase === "between" && !state.segment_complete) {
+    line.textContent = t("Raise your hand when you would like to share.");
+  } else {
+    line.textContent = "";
+  }
+  const next = state.next ? person(state, state.next) : null;
+  $("next-line").textContent = next ? fmt("Next: %(name)s", { name: next.name }) : "";
+  const resonance = $("resonance");
+  const count = state.turn?.resonance_count;
+  resonance.hidden = !(mine && count);
+  resonance.textContent = count ? fmt("%(n)s resonated", { n: count }) : "";
+  if (!state.turn || state.phase !== "turn" || !state.turn.typing) {
+    if (previous?.turn?.number !== state.turn?.number) {
+      $("typed-share").hidden = true;
+      $("typed-share-text").textContent = "";
+      typedSpoken = "";
+    }
+  }
+}
+
+function show(id, visible) {
+  $(id).hidden = !visible;
+}
+
+function renderControls() {
+  const self = me();
+  const speaking = state.phase === "turn" && state.turn?.speaker === state.you.participant;
+  const segment = segmentOf(state);
+  const open = segment?.kind === "open" && !state.segment_complete;
+  const inRound = segment && !open && ["pending", "offered"].includes(self?.round);
+  const listening = state.turn && !speaking && state.phase === "turn";
+  const reflections = state.phase === "reflections";
+  const sharer = reflections && state.turn?.speaker === state.you.participant;
+  const live = state.status === "live";
+
+  show("btn-done", speaking);
+  show("btn-pass", live && (speaking || inRound));
+  show("btn-resonate", listening && state.turn.share_mode !== "listen");
+  const handAllowed = live && ((reflections && !sharer && segment?.reflection_mode !== "typed") || open);
+  show("btn-hand", handAllowed && !speaking);
+  const hand = $("btn-hand");
+  hand.setAttribute("aria-pressed", String(Boolean(self?.hand)));
+  hand.dataset.action = self?.hand ? "hand.lower" : "hand.raise";
+  hand.querySelector("span").textContent = self?.hand ? t("Lower hand") : t("Raise hand");
+  show("btn-type", speaking);
+  $("btn-type").setAttribute("aria-pressed", String(Boolean(state.turn?.typing)));
+  show("btn-reflection-done", reflections && state.turn?.reflector === state.you.participant);
+  show("share-mode", speaking);
+  if (speaking) {
+    for (const input of document.querySelectorAll("input[name=share-mode]")) {
+      input.checked = input.value === state.turn.share_mode;
+    }
+    show("share-mode-reflections", Boolean(segment?.reflection_seconds));
+  }
+  const typing = speaking && state.turn.typing;
+  const form = $("typed-share-form");
+  const wasHidden = form.hidden;
+  form.hidden = !typing;
+  if (typing && wasHidden) {
+    $("typed-share-input").value = "";
+    $("typed-share-input").focus();
+  }
+  const typedReflections = reflections && !sharer && segment?.reflection_mode !== "spoken";
+  show("reflection-form", typedReflections);
+  if (!reflections) {
+    $("reflection-sent").textContent = "";
+  }
+  if (previous?.turn?.number !== state.turn?.number) {
+    $("received-reflections").hidden = true;
+    $("received-reflections-list").replaceChildren();
+    $("shown-reflections").hidden = true;
+    $("shown-reflections-list").replaceChildren();
+  }
+}
+
+function renderFacilitator() {
+  const panel = $("facilitator-panel");
+  if (!panel) return;
+  const live = state.status === "live";
+  const visible = {
+    "call.start": state.status === "lobby",
+    pause: live,
+    resume: state.status === "paused",
+    "turn.extend": live && (state.phase === "turn" || state.phase === "reflections"),
+    "turn.finish": live && state.phase === "turn",
+    "turn.skip": live && state.phase === "turn",
+    "reflections.end": live && state.phase === "reflections",
+    "segment.next": live && state.segment_index + 1 < state.segments.length,
+    "call.end": state.status !== "ended",
+  };
+  for (const button of panel.querySelectorAll("[data-control]")) {
+    button.hidden = !visible[button.dataset.control];
+  }
+  for (const input of panel.querySelectorAll("[data-setting]")) {
+    const value = state.settings[input.dataset.setting];
+    if (input.type === "checkbox") input.checked = Boolean(value);
+    else input.value = value;
+  }
+  const lobby = state.participants.filter((p) => p.state === "lobby");
+  $("lobby-list").replaceChildren(
+    ...lobby.map((p) => {
+      const item = document.createElement("li");
+      const name = document.createElement("span");
+      name.textContent = p.name;
+      const admit = actionButton(fmt("Let %(name)s in", { name: p.name }), "participant.admit", { participant: p.id });
+      item.append(name, admit);
+      return item;
+    }),
+  );
+  if (!lobby.length) {
+    const empty = document.createElement("li");
+    empty.textContent = t("Nobody is waiting.");
+    $("lobby-list").replaceChildren(empty);
+  }
+  const ordered = state.order.length
+    ? state.order.map((id) => person(state, id)).filter(Boolean)
+    : state.participants.filter((p) => p.state === "admitted");
+  $("order-list").replaceChildren(
+    ...ordered.map((p, index) => {
+      const item = document.createElement("li");
+      const name = document.createElement("span");
+      name.textContent = `${p.name} (${renderStatusText(p)})`;
+      item.append(name);
+      const ids = ordered.map((q) => q.id);
+      if (index > 0) item.append(moveButton(p, ids, index, -1));
+      if (index < ordered.length - 1) item.append(moveButton(p, ids, index, 1));
+      if (["pending", "offered"].includes(p.round)) {
+        item.append(actionButton(fmt("Skip %(name)s", { name: p.name }), "turn.skip", { participant: p.id }, true));
+      }
+      if (p.hand && state.hands[0] !== p.id) {
+        item.append(actionButton(fmt("Invite %(name)s first", { name: p.name }), "hand.first", { participant: p.id }));
+      }
+      if (segmentOf(state)?.kind === "open" && state.phase === "between" && !state.segment_complete && p.present) {
+        item.append(actionButton(fmt("Give %(name)s the floor", { name: p.name }), "turn.give", { participant: p.id }, true));
+      }
+      if (p.needs_support) {
+        item.append(actionButton(fmt("Seen: %(name)s's request", { name: p.name }), "support.clear", { participant: p.id }));
+      }
+      if (p.role === "member") {
+        item.append(actionButton(fmt("Remove %(name)s", { name: p.name }), "participant.remove", { participant: p.id }));
+      }
+      return item;
+    }),
+  );
+}
+
+function renderStatusText(p) {
+  const seat = document.querySelector(`#circle [data-participant="${p.id}"] .seat-status`);
+  return seat ? seat.textContent : "";
+}
+
+function actionButton(label, type, fields, withVersion = false) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "button small";
+  button.textContent = label;
+  button.addEventListener("click", () => {
+    if (withVersion) connection.act(type, fields);
+    else connection.send({ type, ...fields });
+  });
+  return button;
+}
+
+function moveButton(p, ids, index, step) {
+  const label = step < 0 ? fmt("Move %(name)s earlier", { name: p.name }) : fmt("Move %(name)s later", { name: p.name });
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "button small";
+  button.textContent = step < 0 ? "↑" : "↓";
+  button.setAttribute("aria-label", label);
+  button.addEventListener("click", () => {
+    const order = [...ids];
+    [order[index], order[index + step]] = [order[index + step], order[index]];
+    connection.act("order.set", { order });
+  });
+  return button;
+}
+
+// Time: the countdown, the cues and the nudge when a deadline passes.
+
+function tick() {
+  if (!state) return;
+  const now = connection.clock.now();
+  const timer = activeTimer(state);
+  const label = $("time-left");
+  const ring = $("ring-time");
+  if (!timer) {
+    label.textContent = "";
+    ring.style.setProperty("--left", "0");
+    return;
+  }
+  const reference = state.status === "paused" ? Date.parse(state.paused_at) : now;
+  const left = timer.ends - reference;
+  const total = Math.max(1, timer.ends - Date.parse(state.turn?.started_at || state.phase_started_at || state.server_now));
+  if (timer.kind === "turn" && left <= 0) {
+    label.textContent = t("Time is up. Finishing gently.");
+    ring.style.setProperty("--left", "0");
+  } else {
+    label.textContent = clockText(left);
+    ring.style.setProperty("--left", String(Math.max(0, Math.min(100, (left / total) * 100))));
+  }
+  if (state.status === "live") timeCues(timer, left);
+  const deadline = nextDeadline(state);
+  if (deadline !== null && now >= deadline && nudgedFor !== state.version) {
+    nudgedFor = state.version;
+    const version = state.version;
+    setTimeout(() => {
+      if (state.version === version) connection.send({ type: "tick", version });
+    }, Math.random() * 400);
+  }
+  const speaker = state.turn ? person(state, state.turn.speaker) : null;
+  if (speaker && !speaker.present && state.phase === "turn" && nudgedFor !== `away-${state.version}`) {
+    nudgedFor = `away-${state.version}`;
+    setTimeout(() => connection.send({ type: "tick" }), 5000);
+  }
+}
+
+function timeCues(timer, left) {
+  if (timer.kind !== "turn" || !state.turn) return;
+  const key = (name) => `${state.turn.number}:${name}`;
+  const mine = state.turn.speaker === state.you.participant;
+  if (mine && left <= 30000 && left > 0 && timer.ends - Date.parse(state.turn.started_at) > 45000 && !warned.has(key("30"))) {
+    warned.add(key("30"));
+    cues.play("thirty-seconds");
+    announcer.say(t("30 seconds left"));
+  }
+  if (left <= 0 && !warned.has(key("up"))) {
+    warned.add(key("up"));
+    cues.play("time-up");
+    const speaker = person(state, state.turn.speaker);
+    announcer.say(mine ? t("Your time is up. Finish gently.") : fmt("Time is up; %(name)s is finishing", { name: speaker?.name || "" }));
+  }
+}
+
+// What changed, said once.
+
+function narrate(before, after) {
+  if (!before) {
+    if (after.you.state === "lobby") announcer.say(t("You are in the lobby. The facilitator will let you in."));
+    return;
+  }
+  if (before.you.state === "lobby" && after.you.state === "admitted") {
+    announcer.say(t("You are in the circle."));
+  }
+  if (after.status === "ended" && before.status !== "ended") {
+    announcer.say(t("The call has ended. Thank you for being here."));
+    return;
+  }
+  if (before.segment_index !== after.segment_index && segmentOf(after)) {
+    announcer.say(fmt("%(title)s begins", { title: segmentOf(after).title }));
+  }
+  const turnChanged = before.turn?.number !== after.turn?.number && after.phase === "turn" && after.turn;
+  if (turnChanged) {
+    const speaker = person(after, after.turn.speaker);
+    const length = Date.parse(after.turn.ends_at) - Date.parse(after.turn.started_at);
+    if (after.turn.speaker === after.you.participant) {
+      cues.play("turn-now");
+      announcer.say(fmt("Your turn, %(time)s", { time: spokenDuration(length) }));
+    } else {
+      announcer.say(fmt("%(name)s is sharing, %(time)s", { name: speaker?.name || "", time: spokenDuration(length) }));
+    }
+  }
+  if (after.next === after.you.participant && before.next !== after.you.participant && after.phase === "turn") {
+    cues.play("turn-soon");
+  }
+  if (before.phase !== "reflections" && after.phase === "reflections" && after.turn) {
+    const speaker = person(after, after.turn.speaker);
+    announcer.say(fmt("Reflections for %(name)s", { name: speaker?.name || "" }));
+  }
+  const mine = after.turn && after.turn.speaker === after.you.participant;
+  if (mine && before.turn?.number === after.turn.number && (after.turn.resonance_count || 0) > (before.turn?.resonance_count || 0)) {
+    cues.play("resonated");
+  }
+  if (before.status !== "paused" && after.status === "paused") announcer.say(t("The facilitator paused the call."));
+  if (before.status === "paused" && after.status === "live") announcer.say(t("The call continues."));
+  if (after.turn && before.turn?.number === after.turn.number && after.turn.extended_seconds > before.turn.extended_seconds) {
+    announcer.say(t("30 more seconds"));
+  }
+}
+
+// Input
+
+function perform(type) {
+  const needsVersion = ["turn.finish", "turn.extend", "turn.skip", "segment.next", "call.start"].includes(type);
+  if (needsVersion) connection.act(type);
+  else connection.send({ type });
+}
+
+root.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-action], button[data-control]");
+  if (!button) return;
+  perform(button.dataset.action || button.dataset.control);
+});
+
+$("btn-type").addEventListener("click", () => {
+  connection.send({ type: "share.typing", typing: !state?.turn?.typing });
+});
+
+for (const input of document.querySelectorAll("input[name=share-mode]")) {
+  input.addEventListener("change", () => connection.send({ type: "share.mode", mode: input.value }));
+}
+
+let typedTimer = null;
+$("typed-share-input").addEventListener("input", (event) => {
+  clearTimeout(typedTimer);
+  const text = event.target.value;
+  typedTimer = setTimeout(() => connection.send({ type: "share.text", text }), 200);
+});
+$("typed-share-form").addEventListener("submit", (event) => event.preventDefault());
+
+$("reflection-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = $("reflection-input");
+  const text = input.value.trim();
+  if (!text) return;
+  if (connection.send({ type: "reflection.send", text })) {
+    input.value = "";
+    $("reflection-sent").textContent = t("Sent. The person who shared decides whether everyone sees it.");
+  }
+});
+
+const panel = $("facilitator-panel");
+panel?.addEventListener("change", (event) => {
+  const input = event.target.closest("[data-setting]");
+  if (!input) return;
+  const value = input.type === "checkbox" ? input.checked : input.value;
+  connection.send({ type: "settings", [input.dataset.setting]: value });
+});
+
+const SHORTCUTS = { d: "btn-done", p: "btn-pass", r: "btn-resonate", h: "btn-hand", t: "btn-type" };
+document.addEventListener("keydown", (event) => {
+  if (event.altKey || event.ctrlKey || event.metaKey) return;
+  if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+  const id = SHORTCUTS[event.key.toLowerCase()];
+  if (!id) return;
+  const button = $(id);
+  if (button && !button.hidden) {
+    event.preventDefault();
+    button.click();
+  }
+});
+
+$("leave-link").addEventListener("click", () => connection.close());
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") {
+    connection.send({ type: "sync" });
+    tick();
+  }
+});
+
+setInterval(tick, 250);
+connection.connect();
+window.attunementRoom = { connection, get state() { return state; } };
