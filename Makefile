@@ -25,6 +25,10 @@ run: migrate
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Server-side latency of the community page and "My calls" on a seeded scratch database.
+bench-pages: $(STAMP)
+	$(BIN)/python -m benchmarks.pages
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -65,9 +65,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         max_length=60,
         help_text=_("How others see you in calls. A first name or a pseudonym is fine."),
     )
-    time_zone = models.CharField(
-        _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
-    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_time_zone])
     theme = models.CharField(_("theme"), max_length=16, choices=Theme.choices, default=Theme.SYSTEM)
     reminders = models.CharField(
         _("call reminders"), max_length=16, choices=Reminders.choices, default=Reminders.COMMUNITY_DEFAULT

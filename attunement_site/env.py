@@ -81,9 +81,7 @@ class Env:
         parts = urlsplit(value)
         if parts.scheme not in schemes:
             allowed = ", ".join(sorted(schemes))
-            raise ImproperlyConfigured(
-                f"{name} must be a URL starting with one of: {allowed}; got {value!r}."
-            )
+            raise ImproperlyConfigured(f"{name} must be a URL starting with one of: {allowed}; got {value!r}.")
         if parts.scheme not in {"sqlite", "filesystem"} and not parts.hostname:
             raise ImproperlyConfigured(f"{name} must name a host, got {value!r}.")
         try:

@@ -24,12 +24,7 @@ if DEBUG:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 else:
     SECRET_KEY = env.str("SECRET_KEY")
-    if (
-        not SECRET_KEY
-        or len(SECRET_KEY) < 50
-        or len(set(SECRET_KEY)) < 5
-        or SECRET_KEY.startswith("insecure-")
-    ):
+    if not SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("insecure-"):
         raise ImproperlyConfigured(
             "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off."
         )
@@ -38,9 +33,7 @@ else:
 # The public address of the site, for links in emails and calendar files sent without a request.
 SITE_URL = env.url("SITE_URL", {"http", "https"}, "http://127.0.0.1:8000" if DEBUG else None)
 if SITE_URL is None:
-    raise ImproperlyConfigured(
-        "SITE_URL must be set (for example https://attune.example.org) when DEBUG is off."
-    )
+    raise ImproperlyConfigured("SITE_URL must be set (for example https://attune.example.org) when DEBUG is off.")
 SITE_URL = SITE_URL.rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -97,9 +90,7 @@ TEMPLATES = [
 ]
 
 # Database: SQLite under var/ unless DATABASE_URL names PostgreSQL.
-DATABASE_URL = env.url(
-    "DATABASE_URL", {"postgres", "postgresql", "sqlite"}, f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
-)
+DATABASE_URL = env.url("DATABASE_URL", {"postgres", "postgresql", "sqlite"}, f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -41,11 +41,7 @@ def call_url(call: Call) -> str:
 
 def escape_text(value: str) -> str:
     return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
+        value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\\n").replace("\n", "\\n")
     )
 
 
@@ -139,9 +135,7 @@ def vtimezone(zone_name: str, start: datetime, end: datetime) -> list[str]:
     return lines
 
 
-def _event_lines(
-    call: Call, *, uid: str, stamp: datetime, recurrence_id: datetime | None = None
-) -> list[str]:
+def _event_lines(call: Call, *, uid: str, stamp: datetime, recurrence_id: datetime | None = None) -> list[str]:
     zone = zoneinfo.ZoneInfo(call.time_zone)
     url = call_url(call)
     description = f"{call.format.name} · {call.community.name}\n{url}"
@@ -188,9 +182,7 @@ def _widen(zones, zone_name, start, end):
     zones[zone_name] = (min(low, start), max(high, end))
 
 
-def calls_calendar(
-    calls: Iterable[Call], *, name: str, method: str = "PUBLISH", stamp: datetime | None = None
-) -> str:
+def calls_calendar(calls: Iterable[Call], *, name: str, method: str = "PUBLISH", stamp: datetime | None = None) -> str:
     """One VEVENT per call: a call's .ics, a reminder's attachment, or a person's feed."""
     stamp = stamp or timezone.now()
     body, zones = [], {}

@@ -83,9 +83,7 @@ class JoinForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    days = forms.IntegerField(
-        label=_("Valid for how many days"), min_value=1, max_value=INVITE_MAX_DAYS, initial=14
-    )
+    days = forms.IntegerField(label=_("Valid for how many days"), min_value=1, max_value=INVITE_MAX_DAYS, initial=14)
     max_uses = forms.IntegerField(
         label=_("How many people can use it"), min_value=1, max_value=INVITE_MAX_USES, initial=1
     )
@@ -101,18 +99,14 @@ class FormatForm(forms.ModelForm):
         model = CallFormat
         fields = ["name", "description", "grace_seconds"]
         help_texts = {
-            "grace_seconds": _(
-                "After a turn's time, a soft chime and this many seconds before the room moves on."
-            )
+            "grace_seconds": _("After a turn's time, a soft chime and this many seconds before the room moves on.")
         }
 
     def clean_grace_seconds(self):
         value = self.cleaned_data["grace_seconds"]
         low, high = GRACE_BOUNDS
         if not low <= value <= high:
-            raise ValidationError(
-                _("Choose between %(low)s and %(high)s seconds.") % {"low": low, "high": high}
-            )
+            raise ValidationError(_("Choose between %(low)s and %(high)s seconds.") % {"low": low, "high": high})
         return value
 
 
@@ -137,9 +131,7 @@ class SegmentForm(forms.Form):
         min_value=0,
         help_text=_("For rounds. 0 means no reflections."),
     )
-    reflection_mode = forms.ChoiceField(
-        label=_("Reflections are"), choices=REFLECTION_MODES.items(), initial="either"
-    )
+    reflection_mode = forms.ChoiceField(label=_("Reflections are"), choices=REFLECTION_MODES.items(), initial="either")
 
     def as_segment(self) -> dict | None:
         data = self.cleaned_data
@@ -182,9 +174,7 @@ class CallDetailsForm(forms.Form):
 
     title = forms.CharField(label=_("Title"), max_length=100)
     format = forms.ModelChoiceField(label=_("Format"), queryset=CallFormat.objects.none(), empty_label=None)
-    facilitator = forms.ModelChoiceField(
-        label=_("Facilitator"), queryset=Membership.objects.none(), empty_label=None
-    )
+    facilitator = forms.ModelChoiceField(label=_("Facilitator"), queryset=Membership.objects.none(), empty_label=None)
     co_facilitator = forms.ModelChoiceField(
         label=_("Co-facilitator (optional)"),
         queryset=Membership.objects.none(),
@@ -229,9 +219,7 @@ class CallDetailsForm(forms.Form):
 
 class CallForm(CallDetailsForm):
     day = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
-    at = forms.TimeField(
-        label=_("Start time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
-    )
+    at = forms.TimeField(label=_("Start time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     time_zone = TimeZoneField(help_text=_("The time above is in this zone."))
 
     field_order = [
@@ -274,15 +262,11 @@ class SeriesForm(CallDetailsForm):
         help_text=_("Calls keep this wall-clock time in this zone, across daylight-saving changes.")
     )
     start_date = forms.DateField(label=_("First date"), widget=forms.DateInput(attrs={"type": "date"}))
-    start_time = forms.TimeField(
-        label=_("Start time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
-    )
+    start_time = forms.TimeField(label=_("Start time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     frequency = forms.ChoiceField(
         label=_("Repeats"), choices=Series.Frequency.choices, widget=forms.RadioSelect, initial="weekly"
     )
-    interval = forms.IntegerField(
-        label=_("Every how many weeks or months"), min_value=1, max_value=12, initial=1
-    )
+    interval = forms.IntegerField(label=_("Every how many weeks or months"), min_value=1, max_value=12, initial=1)
     weekdays = forms.TypedMultipleChoiceField(
         label=_("On these days (weekly)"),
         choices=WEEKDAYS,
@@ -300,9 +284,7 @@ class SeriesForm(CallDetailsForm):
     month_weekday = forms.TypedChoiceField(
         label=_("Which day (monthly)"), choices=WEEKDAYS, coerce=int, required=False, empty_value=None
     )
-    ends = forms.ChoiceField(
-        label=_("Ends"), choices=Series.Ends.choices, widget=forms.RadioSelect, initial="never"
-    )
+    ends = forms.ChoiceField(label=_("Ends"), choices=Series.Ends.choices, widget=forms.RadioSelect, initial="never")
     until = forms.DateField(
         label=_("Last date (if it ends on a date)"),
         required=False,

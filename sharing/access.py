@@ -13,18 +13,20 @@ def check_entry(*, call: Call, user, now) -> tuple[str, bool]:
     """
     if not user.is_authenticated:
         raise RoomError("unauthenticated", "Please log in.")
-    if call.status == Call.Status.CANCELLED:
-        raise RoomError("cancelled", "This call was cancelled.")
-    if now < call.join_opens_at:
-        raise RoomError("not_open", "The room opens 10 minutes before the start.")
     membership = Membership.objects.filter(community_id=call.community_id, user=user).first()
     banned = membership is not None and membership.state == Membership.State.BANNED
     if (membership is None or not membership.is_active) and (not user.is_staff or banned):
         raise RoomError("forbidden", "This call is for members of its community.")
+    if call.status == Call.Status.CANCELLED:
+        raise RoomError("cancelled", "This call was cancelled.")
+    if now < call.join_opens_at:
+        raise RoomError("not_open", "The room opens 10 minutes before the start.")
     if user.pk == call.facilitator_id:
         return Participant.Role.FACILITATOR, False
     if user.pk == call.co_facilitator_id:
         return Participant.Role.CO_FACILITATOR, False
+    if user.is_staff and (membership is None or not membership.is_active):
+        return Participant.Role.MEMBER, False  # site staff look in; their powers come from is_staff
     if membership is None or not membership.has_accepted(call.community.agreements_version):
         raise RoomError("agreements", "Please accept the group agreements first.")
     going = RSVP.objects.filter(call=call, user=user, status=RSVP.Status.GOING).exists()

@@ -84,17 +84,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(message, separators=(",", ":")))
 
     async def send_error(self, code: str, message: str, version: int | None = None):
-        await self.send_json(
-            {"type": "error", "code": code, "message": message, "version": version or self.version}
-        )
+        await self.send_json({"type": "error", "code": code, "message": message, "version": version or self.version})
 
     async def send_snapshot(self, snapshot: dict):
         if self.version is not None and snapshot["version"] < self.version:
             return  # an older snapshot overtaken by a newer one: never go back
         self.version = snapshot["version"]
-        view = snapshots.for_viewer(
-            snapshot, participant_id=self.participant_id, facilitator=self.facilitator
-        )
+        view = snapshots.for_viewer(snapshot, participant_id=self.participant_id, facilitator=self.facilitator)
         await self.send_json({"type": "state", **view})
         if view["you"]["state"] == "removed" and self.participant_id is not None:
             self.participant_id = None
@@ -153,9 +149,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def on_relay(self, message):
         kind = message["type"]
         if kind == "share.text":
-            speaker, version = await db(relays.share_text)(
-                call_id=self.call_id, user=self.user, text=message["text"]
-            )
+            speaker, version = await db(relays.share_text)(call_id=self.call_id, user=self.user, text=message["text"])
             await self.channel_layer.group_send(
                 broadcast.room_group(self.call_id),
                 {
@@ -169,9 +163,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 },
             )
         elif kind == "reflection.send":
-            ticket = await db(relays.reflection_send)(
-                call_id=self.call_id, user=self.user, text=message["text"]
-            )
+            ticket = await db(relays.reflection_send)(call_id=self.call_id, user=self.user, text=message["text"])
             await self.channel_layer.group_send(
                 broadcast.person_group(self.call_id, ticket["sharer_user_id"]),
                 {"type": "room.relay", "message": ticket["message"]},

@@ -41,9 +41,7 @@ class Room(models.Model):
         REFLECTIONS = "reflections", _("Reflections welcome")
         RESONANCE = "resonance", _("Resonance only")
 
-    call = models.OneToOneField(
-        "groups.Call", on_delete=models.CASCADE, primary_key=True, related_name="room"
-    )
+    call = models.OneToOneField("groups.Call", on_delete=models.CASCADE, primary_key=True, related_name="room")
     version = models.PositiveBigIntegerField(default=1)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.LOBBY)
     phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.NONE, blank=True)
@@ -64,9 +62,7 @@ class Room(models.Model):
 
     # The current turn.
     turn_number = models.PositiveIntegerField(default=0)
-    speaker = models.ForeignKey(
-        "Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    speaker = models.ForeignKey("Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     turn_started_at = models.DateTimeField(null=True, blank=True)
     turn_ends_at = models.DateTimeField(null=True, blank=True)
     grace_ends_at = models.DateTimeField(null=True, blank=True)
@@ -74,12 +70,8 @@ class Room(models.Model):
     share_mode = models.CharField(max_length=12, choices=ShareMode.choices, blank=True)
     typing = models.BooleanField(default=False)  # the speaker shares by typing
     resonance_count = models.PositiveIntegerField(default=0)
-    reflector = models.ForeignKey(
-        "Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    round_pass = models.PositiveSmallIntegerField(
-        default=1
-    )  # 2 while those who passed are offered a turn again
+    reflector = models.ForeignKey("Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    round_pass = models.PositiveSmallIntegerField(default=1)  # 2 while those who passed are offered a turn again
     order = models.JSONField(default=list, blank=True)  # participant ids of the current round, in order
 
     # Settings the facilitator changes in the room.
@@ -152,9 +144,7 @@ class Participant(models.Model):
         SKIPPED = "skipped", _("Skipped")
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="participants")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     state = models.CharField(max_length=10, choices=State.choices, default=State.LOBBY)
     arrived_at = models.DateTimeField(default=timezone.now)
@@ -205,9 +195,7 @@ class RoomEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    subject = models.ForeignKey(
-        Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    subject = models.ForeignKey(Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(default=timezone.now)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)  # structural facts only: segment, outcome, mode

@@ -40,16 +40,10 @@ CLIENT: dict[str, dict] = {
     "turn.pass": _message("turn.pass", {"version": _version}),
     "turn.skip": _message("turn.skip", {"version": _version, "participant": _participant}, ("version",)),
     "turn.extend": _message("turn.extend", {"version": _version}, ("version",)),
-    "turn.give": _message(
-        "turn.give", {"version": _version, "participant": _participant}, ("version", "participant")
-    ),
-    "share.mode": _message(
-        "share.mode", {"mode": {"enum": ["listen", "reflections", "resonance"]}}, ("mode",)
-    ),
+    "turn.give": _message("turn.give", {"version": _version, "participant": _participant}, ("version", "participant")),
+    "share.mode": _message("share.mode", {"mode": {"enum": ["listen", "reflections", "resonance"]}}, ("mode",)),
     "share.typing": _message("share.typing", {"typing": {"type": "boolean"}}, ("typing",)),
-    "share.text": _message(
-        "share.text", {"text": {"type": "string", "maxLength": MAX_SHARE_TEXT}}, ("text",)
-    ),
+    "share.text": _message("share.text", {"text": {"type": "string", "maxLength": MAX_SHARE_TEXT}}, ("text",)),
     "resonate": _message("resonate"),
     "hand.raise": _message("hand.raise"),
     "hand.lower": _message("hand.lower"),

@@ -65,9 +65,7 @@ class Change:
         except (KeyError, TypeError, ValueError):
             raise RoomError("unknown_participant", "That person is not in this call.") from None
 
-    def event(
-        self, kind: str, *, subject: Participant | None = None, duration: timedelta | None = None, **detail
-    ):
+    def event(self, kind: str, *, subject: Participant | None = None, duration: timedelta | None = None, **detail):
         self.events.append(
             {
                 "kind": kind,
@@ -238,9 +236,7 @@ def _next_turn(change: Change) -> None:
             _start_turn(change, p)
             return
         passed = [
-            change.participants[pid]
-            for pid in room.order
-            if change.participants[pid].round_status == Round.PASSED
+            change.participants[pid] for pid in room.order if change.participants[pid].round_status == Round.PASSED
         ]
         if room.round_pass == 1 and passed:
             room.round_pass = 2
@@ -358,7 +354,10 @@ def _end(change: Change, payload: dict) -> None:
 
 
 def _end_turn_quietly(change: Change, outcome: str) -> None:
+    """The turn stops because the call or the segment moves on: record it, without moving on."""
     room = change.room
+    if room.speaker.round_status == Round.SPEAKING:
+        room.speaker.round_status = Round.DONE
     change.event(
         "turn.ended",
         subject=room.speaker,
@@ -409,10 +408,7 @@ def _deadline(change: Change, payload: dict) -> None:
     elif room.phase == Room.Phase.GROUNDING and room.phase_ends_at and now >= room.phase_ends_at:
         _segment_done(change)
     elif (
-        room.phase == Room.Phase.BETWEEN
-        and room.segment_complete
-        and room.phase_ends_at
-        and now >= room.phase_ends_at
+        room.phase == Room.Phase.BETWEEN and room.segment_complete and room.phase_ends_at and now >= room.phase_ends_at
     ):
         _start_segment(change, room.segment_index + 1)
     elif room.phase == Room.Phase.BETWEEN and room.segment_ends_at and now >= room.segment_ends_at:
@@ -596,16 +592,12 @@ def _settings(change: Change, payload: dict) -> None:
         setattr(room, key, value)
     if changed.get("auto_admit"):
         going = set(
-            RSVP.objects.filter(call_id=room.call_id, status=RSVP.Status.GOING).values_list(
-                "user_id", flat=True
-            )
+            RSVP.objects.filter(call_id=room.call_id, status=RSVP.Status.GOING).values_list("user_id", flat=True)
         )
         for p in change.participants.values():
             if p.state == Participant.State.LOBBY and p.user_id in going:
                 _admit(change, p)
-    change.event(
-        "settings", **{key: value for key, value in changed.items() if isinstance(value, bool | str)}
-    )
+    change.event("settings", **{key: value for key, value in changed.items() if isinstance(value, bool | str)})
 
 
 def _admit(change: Change, p: Participant) -> None:
@@ -680,9 +672,7 @@ def _presence_leave(change: Change, payload: dict) -> None:
 
 def _takeover(change: Change, payload: dict) -> None:
     room = change.room
-    facilitator = next(
-        (p for p in change.participants.values() if p.role == Participant.Role.FACILITATOR), None
-    )
+    facilitator = next((p for p in change.participants.values() if p.role == Participant.Role.FACILITATOR), None)
     co = next((p for p in change.participants.values() if p.role == Participant.Role.CO_FACILITATOR), None)
     if facilitator is None or co is None or room.acting_facilitator_id == co.user_id:
         raise NoChange
@@ -805,9 +795,7 @@ def _save(change: Change, row: states.Transition, user) -> dict:
     return snapshot
 
 
-def _apply_locked(
-    change: Change, action: str, payload: dict, user, expected_version: int | None
-) -> dict | None:
+def _apply_locked(change: Change, action: str, payload: dict, user, expected_version: int | None) -> dict | None:
     room = change.room
     if expected_version is not None and expected_version != room.version:
         raise RoomError("stale", "The room changed before your action arrived.", version=room.version)
@@ -864,9 +852,7 @@ def due_actions(change: Change) -> list[str]:
             if away is not None and now - away >= SPEAKER_AWAY_SKIP:
                 due.append("speaker.away")
     if room.status != Room.Status.ENDED:
-        facilitator = next(
-            (p for p in change.participants.values() if p.role == Participant.Role.FACILITATOR), None
-        )
+        facilitator = next((p for p in change.participants.values() if p.role == Participant.Role.FACILITATOR), None)
         if facilitator is not None:
             away = facilitator.away_since(now)
             if away is not None and now - away >= FACILITATOR_TAKEOVER:
@@ -935,7 +921,7 @@ def room_enter(*, call_id: int, user, now=None) -> Participant:
             me = Participant.objects.create(room=room, user=user, role=role, arrived_at=now, last_seen_at=now)
             me.user = user
             change.participants[me.pk] = me
-            if role != Participant.Role.MEMBER or (room.auto_admit and rsvp_going):
+            if role != Participant.Role.MEMBER or user.is_staff or (room.auto_admit and rsvp_going):
                 _admit(change, me)
             else:
                 change.event("participant.waiting", subject=me)
@@ -969,9 +955,7 @@ def room_leave(*, call_id: int, user, now=None) -> None:
 def heartbeat(*, call_id: int, user, now=None) -> bool:
     """Note that someone is still here. Returns False if they had been marked away (they re-enter)."""
     now = now or timezone.now()
-    return bool(
-        Participant.objects.filter(room_id=call_id, user=user, connected=True).update(last_seen_at=now)
-    )
+    return bool(Participant.objects.filter(room_id=call_id, user=user, connected=True).update(last_seen_at=now))
 
 
 def current_snapshot(*, call_id: int, now=None) -> dict:
@@ -988,9 +972,7 @@ def sweep(*, now=None) -> int:
     now = now or timezone.now()
     stale_presence = Participant.objects.filter(connected=True, last_seen_at__lt=now - SPEAKER_AWAY_SKIP)
     due = Room.objects.exclude(status=Room.Status.ENDED).filter(
-        Q(wake_at__lte=now)
-        | Q(pk__in=stale_presence.values("room_id"))
-        | Q(call__ends_at__lt=now - AUTO_END_AFTER)
+        Q(wake_at__lte=now) | Q(pk__in=stale_presence.values("room_id")) | Q(call__ends_at__lt=now - AUTO_END_AFTER)
     )
     changed = 0
     for call_id in due.values_list("pk", flat=True):

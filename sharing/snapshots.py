@@ -50,9 +50,7 @@ def _next_up(room: Room, people: dict[int, Participant], hands: list[int], now) 
         if p is not None and p.round_status == waiting and p.is_admitted and p.is_present(now):
             return pid
     if room.round_pass == 1:
-        return next(
-            (pid for pid in room.order if people.get(pid) and people[pid].round_status == Round.PASSED), None
-        )
+        return next((pid for pid in room.order if people.get(pid) and people[pid].round_status == Round.PASSED), None)
     return None
 
 
@@ -62,9 +60,7 @@ def build(room: Room, participants: list[Participant], now: datetime) -> dict:
         (p for p in participants if p.state != Participant.State.REMOVED),
         key=lambda p: (p.role != Participant.Role.FACILITATOR, p.arrived_at, p.pk),
     )
-    hands = [
-        p.pk for p in sorted((p for p in visible if p.hand_raised_at), key=lambda p: (p.hand_raised_at, p.pk))
-    ]
+    hands = [p.pk for p in sorted((p for p in visible if p.hand_raised_at), key=lambda p: (p.hand_raised_at, p.pk))]
     turn = None
     if room.speaker_id is not None:
         turn = {

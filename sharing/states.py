@@ -74,9 +74,7 @@ TABLE: tuple[Transition, ...] = (
     _row("deadline", LIVE, {*SEGMENT_STARTS, REFLECTIONS}, {SYSTEM}, "A timer ran out: move on."),
     _row("speaker.away", {TURN}, NEXT_TURN_OR_BREAK, {SYSTEM}, "The speaker has been gone 15 s: skip them."),
     # A turn.
-    _row(
-        "turn.finish", {TURN}, AFTER_TURN, {SPEAKER, FACILITATOR}, "“I'm done” (or the facilitator's “next”)."
-    ),
+    _row("turn.finish", {TURN}, AFTER_TURN, {SPEAKER, FACILITATOR}, "“I'm done” (or the facilitator's “next”)."),
     _row("turn.pass", {*LIVE, PAUSED}, {*LIVE, PAUSED}, {SELF}, "Pass, before or during my own turn."),
     _row("turn.skip", LIVE, LIVE, {FACILITATOR}, "Skip the speaker, or someone still waiting."),
     _row("turn.extend", {TURN, REFLECTIONS}, {TURN, REFLECTIONS}, {FACILITATOR}, "Give 30 seconds more."),
@@ -101,9 +99,7 @@ TABLE: tuple[Transition, ...] = (
         {SPEAKER, SELF, FACILITATOR},
         "Hand the floor to the next hand.",
     ),
-    _row(
-        "reflections.end", {REFLECTIONS}, NEXT_TURN_OR_BREAK, {SPEAKER, FACILITATOR}, "Close the reflections."
-    ),
+    _row("reflections.end", {REFLECTIONS}, NEXT_TURN_OR_BREAK, {SPEAKER, FACILITATOR}, "Close the reflections."),
     # People and settings: these never change the state.
     _row("order.set", OPEN, OPEN, {FACILITATOR}, "Arrange the order of the round."),
     _row("settings", OPEN, OPEN, {FACILITATOR}, "Admission, drop-ins, lock, order and talking stick."),
@@ -113,9 +109,7 @@ TABLE: tuple[Transition, ...] = (
     _row("support.clear", OPEN, OPEN, {FACILITATOR}, "The facilitator has seen the request."),
     _row("presence.enter", OPEN, OPEN, {SYSTEM}, "Someone's socket connected."),
     _row("presence.leave", OPEN, OPEN, {SYSTEM}, "Someone's socket closed, or fell silent."),
-    _row(
-        "facilitator.takeover", OPEN, OPEN, {SYSTEM}, "The co-facilitator acts while the facilitator is away."
-    ),
+    _row("facilitator.takeover", OPEN, OPEN, {SYSTEM}, "The co-facilitator acts while the facilitator is away."),
 )
 
 BY_ACTION: dict[str, Transition] = {row.action: row for row in TABLE}

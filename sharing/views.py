@@ -20,9 +20,7 @@ def room(request, call_id):
         check_entry(call=call, user=request.user, now=timezone.now())
     except RoomError as error:
         status = 403 if error.code in {"forbidden", "not_rsvped"} else 200
-        return render(
-            request, "sharing/room_closed.html", {"call": call, "reason": error.code}, status=status
-        )
+        return render(request, "sharing/room_closed.html", {"call": call, "reason": error.code}, status=status)
     context = {
         "call": call,
         "is_call_facilitator": call.is_facilitated_by(request.user) or request.user.is_staff,

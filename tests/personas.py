@@ -64,9 +64,7 @@ def _join(community, user, role, state, accepted=True):
 
 def build_circle() -> Circle:
     owner = make_person("owner@example.com", display_name="Olive", time_zone="Europe/Berlin")
-    community = community_create(
-        owner=owner, name="Hands at rest", slug="hands-at-rest", description="A circle."
-    )
+    community = community_create(owner=owner, name="Hands at rest", slug="hands-at-rest", description="A circle.")
     facilitator = make_person("fac@example.com", display_name="Fran", time_zone="Europe/Berlin")
     co_facilitator = make_person("cofac@example.com", display_name="Cody", time_zone="Europe/London")
     member = make_person("member@example.com", display_name="Maya", time_zone="America/New_York")

@@ -67,9 +67,8 @@ class Process:
 class WebServer(Process):
     def __init__(self, env: dict[str, str], log_dir: Path, port: int | None = None):
         self.port = port or free_port()
-        super().__init__(
-            "web", {**env, "HOST": "127.0.0.1", "PORT": str(self.port)}, log_dir / f"web-{self.port}.log"
-        )
+        env = {"SITE_URL": f"http://127.0.0.1:{self.port}", **env, "HOST": "127.0.0.1", "PORT": str(self.port)}
+        super().__init__("web", env, log_dir / f"web-{self.port}.log")
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
 
@@ -101,9 +100,7 @@ def server_environment(var_dir: Path, **overrides) -> dict[str, str]:
             "DATABASE_URL": test_database_url(),
             "VAR_DIR": str(var_dir),
             "DEBUG": "true",
-            "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYERS["default"]
-            .get("CONFIG", {})
-            .get("prefix", "attunement"),
+            "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "attunement"),
             "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
         }
     )

@@ -5,50 +5,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_user_calendar_token'),
+        ("accounts", "0002_user_calendar_token"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='audio_cues',
-            field=models.BooleanField(default=True, help_text='Your turn soon, your turn now, 30 seconds left, time is up, and someone resonated.', verbose_name='gentle sounds in calls'),
+            model_name="user",
+            name="audio_cues",
+            field=models.BooleanField(
+                default=True,
+                help_text="Your turn soon, your turn now, 30 seconds left, time is up, and someone resonated.",
+                verbose_name="gentle sounds in calls",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='auto_unmute',
-            field=models.BooleanField(default=False, help_text='Without this, only you unmute your microphone.', verbose_name='unmute me automatically when my turn starts'),
+            model_name="user",
+            name="auto_unmute",
+            field=models.BooleanField(
+                default=False,
+                help_text="Without this, only you unmute your microphone.",
+                verbose_name="unmute me automatically when my turn starts",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='cue_volume',
-            field=models.PositiveSmallIntegerField(default=60, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)], verbose_name='sound volume'),
+            model_name="user",
+            name="cue_volume",
+            field=models.PositiveSmallIntegerField(
+                default=60,
+                validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)],
+                verbose_name="sound volume",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='extra_time',
-            field=models.CharField(choices=[('1', 'No extra time'), ('1.5', 'One and a half times as long'), ('2', 'Twice as long')], default='1', help_text='Your turns last longer by this much. Nobody else sees the number.', max_length=4, verbose_name='extra time for my turns'),
+            model_name="user",
+            name="extra_time",
+            field=models.CharField(
+                choices=[("1", "No extra time"), ("1.5", "One and a half times as long"), ("2", "Twice as long")],
+                default="1",
+                help_text="Your turns last longer by this much. Nobody else sees the number.",
+                max_length=4,
+                verbose_name="extra time for my turns",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='large_controls',
-            field=models.BooleanField(default=False, help_text='Just the speaker, the time, and your main buttons.', verbose_name='large, simple room controls'),
+            model_name="user",
+            name="large_controls",
+            field=models.BooleanField(
+                default=False,
+                help_text="Just the speaker, the time, and your main buttons.",
+                verbose_name="large, simple room controls",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='prefers_typing',
-            field=models.BooleanField(default=False, help_text='Your turn opens with the typing box ready, and your reflections are typed.', verbose_name='I prefer to type my shares'),
+            model_name="user",
+            name="prefers_typing",
+            field=models.BooleanField(
+                default=False,
+                help_text="Your turn opens with the typing box ready, and your reflections are typed.",
+                verbose_name="I prefer to type my shares",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='read_aloud',
-            field=models.BooleanField(default=False, help_text='Your device speaks them; nothing is sent anywhere.', verbose_name='read typed shares and reflections aloud'),
+            model_name="user",
+            name="read_aloud",
+            field=models.BooleanField(
+                default=False,
+                help_text="Your device speaks them; nothing is sent anywhere.",
+                verbose_name="read typed shares and reflections aloud",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='reflections_default',
-            field=models.CharField(choices=[('reflections', 'Reflections welcome'), ('resonance', 'Resonance only'), ('listen', 'Just listen')], default='reflections', help_text='You can change it at the start of each turn.', max_length=12, verbose_name='after I share, by default'),
+            model_name="user",
+            name="reflections_default",
+            field=models.CharField(
+                choices=[
+                    ("reflections", "Reflections welcome"),
+                    ("resonance", "Resonance only"),
+                    ("listen", "Just listen"),
+                ],
+                default="reflections",
+                help_text="You can change it at the start of each turn.",
+                max_length=12,
+                verbose_name="after I share, by default",
+            ),
         ),
     ]

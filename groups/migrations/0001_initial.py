@@ -24,9 +24,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(max_length=80, verbose_name="name")),
                 ("slug", models.SlugField(max_length=60, unique=True, verbose_name="web address")),
@@ -82,9 +80,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(max_length=80, verbose_name="name")),
                 ("description", models.CharField(blank=True, max_length=300, verbose_name="description")),
@@ -118,15 +114,11 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "token",
-                    models.CharField(
-                        default=groups.models.communities.new_invite_token, max_length=64, unique=True
-                    ),
+                    models.CharField(default=groups.models.communities.new_invite_token, max_length=64, unique=True),
                 ),
                 ("note", models.CharField(blank=True, max_length=100, verbose_name="note for yourself")),
                 ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
@@ -158,9 +150,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("title", models.CharField(max_length=100, verbose_name="title")),
                 (
@@ -252,9 +242,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("original_start", models.DateTimeField(blank=True, null=True)),
                 ("title", models.CharField(max_length=100, verbose_name="title")),
@@ -335,9 +323,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("version", models.PositiveIntegerField()),
                 ("text", models.TextField(max_length=4000, verbose_name="group agreements")),
@@ -372,9 +358,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "role",
@@ -426,13 +410,9 @@ class Migration(migrations.Migration):
             options={
                 "indexes": [
                     models.Index(fields=["user", "state"], name="groups_memb_user_id_45f96c_idx"),
-                    models.Index(
-                        fields=["community", "state", "role"], name="groups_memb_communi_66285b_idx"
-                    ),
+                    models.Index(fields=["community", "state", "role"], name="groups_memb_communi_66285b_idx"),
                 ],
-                "constraints": [
-                    models.UniqueConstraint(fields=("community", "user"), name="membership_unique")
-                ],
+                "constraints": [models.UniqueConstraint(fields=("community", "user"), name="membership_unique")],
             },
         ),
         migrations.CreateModel(
@@ -440,9 +420,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "kind",
@@ -534,9 +512,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "status",
@@ -570,9 +546,7 @@ class Migration(migrations.Migration):
             options={
                 "verbose_name": "RSVP",
                 "indexes": [
-                    models.Index(
-                        fields=["call", "status", "waitlisted_at"], name="groups_rsvp_call_id_d850ee_idx"
-                    ),
+                    models.Index(fields=["call", "status", "waitlisted_at"], name="groups_rsvp_call_id_d850ee_idx"),
                     models.Index(fields=["user", "status"], name="groups_rsvp_user_id_e7f088_idx"),
                 ],
                 "constraints": [models.UniqueConstraint(fields=("call", "user"), name="rsvp_unique")],
@@ -580,9 +554,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="call",
-            index=models.Index(
-                fields=["community", "status", "starts_at"], name="groups_call_communi_b9181f_idx"
-            ),
+            index=models.Index(fields=["community", "status", "starts_at"], name="groups_call_communi_b9181f_idx"),
         ),
         migrations.AddIndex(
             model_name="call",
@@ -590,9 +562,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="call",
-            constraint=models.UniqueConstraint(
-                fields=("series", "original_start"), name="call_occurrence_unique"
-            ),
+            constraint=models.UniqueConstraint(fields=("series", "original_start"), name="call_occurrence_unique"),
         ),
         migrations.AddConstraint(
             model_name="call",

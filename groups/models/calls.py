@@ -114,9 +114,7 @@ class Call(models.Model):
                 condition=models.Q(capacity__gte=MIN_CAPACITY, capacity__lte=MAX_CAPACITY),
                 name="call_capacity_range",
             ),
-            models.CheckConstraint(
-                condition=models.Q(ends_at__gt=models.F("starts_at")), name="call_ends_after_start"
-            ),
+            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="call_ends_after_start"),
         ]
         indexes = [
             models.Index(fields=["community", "status", "starts_at"]),

@@ -28,9 +28,7 @@ class Community(models.Model):
     name = models.CharField(_("name"), max_length=80)
     slug = models.SlugField(_("web address"), max_length=60, unique=True)
     description = models.TextField(_("description"), max_length=2000, blank=True)
-    visibility = models.CharField(
-        _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.LISTED
-    )
+    visibility = models.CharField(_("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.LISTED)
     join_policy = models.CharField(
         _("who can join"), max_length=10, choices=JoinPolicy.choices, default=JoinPolicy.REQUEST
     )
@@ -65,9 +63,7 @@ class Agreement(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["community", "version"], name="agreement_version_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["community", "version"], name="agreement_version_unique")]
         ordering = ["community", "-version"]
 
     def __str__(self):

@@ -31,9 +31,7 @@ class Notification(models.Model):
     REMINDER_KINDS = (Kind.REMINDER_DAY, Kind.REMINDER_SOON)
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
-    )
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     call = models.ForeignKey(
         "groups.Call", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
@@ -60,9 +58,7 @@ class Notification(models.Model):
             )
         ]
         indexes = [
-            models.Index(
-                fields=["due_at"], condition=models.Q(state="pending"), name="notification_pending_due"
-            ),
+            models.Index(fields=["due_at"], condition=models.Q(state="pending"), name="notification_pending_due"),
             models.Index(fields=["call", "kind"]),
         ]
 

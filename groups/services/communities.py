@@ -126,9 +126,7 @@ def membership_join(*, community: Community, user, answer: str = "") -> Membersh
         return membership
     policy = community.join_policy
     if policy == Community.JoinPolicy.INVITE:
-        raise ValidationError(
-            _("This community is by invitation only. Ask a facilitator for an invite link.")
-        )
+        raise ValidationError(_("This community is by invitation only. Ask a facilitator for an invite link."))
     state = State.ACTIVE if policy == Community.JoinPolicy.OPEN else State.PENDING
     if membership is None:
         membership = Membership(community=community, user=user)

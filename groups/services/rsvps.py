@@ -65,8 +65,13 @@ def rsvp_set(*, call_id: int, user, going: bool, now=None, check_membership: boo
     """Say going or not going. Going on a full call joins the waitlist; leaving frees a seat."""
     now = now or timezone.now()
     call = Call.objects.select_for_update().select_related("community").get(pk=call_id)
-    if going and check_membership:
-        check_can_attend(call=call, user=user)
+    if check_membership:
+        if going:
+            check_can_attend(call=call, user=user)
+        elif not Membership.objects.filter(
+            community_id=call.community_id, user=user, state=Membership.State.ACTIVE
+        ).exists():
+            raise PermissionDenied
     if call.is_facilitated_by(user):
         raise ValidationError(_("You are facilitating this call, so your place is already kept."))
     if not call.rsvp_open(now):

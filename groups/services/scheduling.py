@@ -53,8 +53,7 @@ def _validate_details(community: Community, details: CallDetails) -> None:
         ]
     if not MIN_DURATION <= details.duration_minutes <= MAX_DURATION:
         errors["duration_minutes"] = [
-            _("A call lasts between %(low)s and %(high)s minutes.")
-            % {"low": MIN_DURATION, "high": MAX_DURATION}
+            _("A call lasts between %(low)s and %(high)s minutes.") % {"low": MIN_DURATION, "high": MAX_DURATION}
         ]
     facilitating = set(
         Membership.objects.filter(
@@ -152,9 +151,7 @@ def _check_recurrence(recurrence: Recurrence, now) -> None:
 
 
 @transaction.atomic
-def series_create(
-    *, community: Community, actor, details: CallDetails, recurrence: Recurrence, now=None
-) -> Series:
+def series_create(*, community: Community, actor, details: CallDetails, recurrence: Recurrence, now=None) -> Series:
     permissions.require(permissions.can_facilitate(actor, community))
     now = now or timezone.now()
     _validate_details(community, details)
@@ -210,9 +207,7 @@ def _bump_version(model, pk: int, expected_version: int) -> None:
         raise stale_edit()
 
 
-def _pair(
-    calls: list[Call], starts: list[datetime]
-) -> tuple[list[tuple[Call, datetime]], list[Call], list[datetime]]:
+def _pair(calls: list[Call], starts: list[datetime]) -> tuple[list[tuple[Call, datetime]], list[Call], list[datetime]]:
     """Match existing calls to new start times in order, when they fall within a week of each other."""
     pairs, orphans, fresh = [], [], []
     i = j = 0
@@ -288,9 +283,7 @@ def series_update(
         .order_by("original_start", "starts_at")
     )
     has_history = (
-        Call.objects.filter(series=series, starts_at__lt=pivot)
-        .exclude(pk__in=[call.pk for call in affected])
-        .exists()
+        Call.objects.filter(series=series, starts_at__lt=pivot).exclude(pk__in=[call.pk for call in affected]).exists()
     )
 
     if has_history:

@@ -61,9 +61,7 @@ def community_edit(request, slug):
         )
         messages.success(request, _("Saved."))
         return redirect("community", slug=community.slug)
-    return render(
-        request, "groups/community_form.html", {"form": form, "community": community, "creating": False}
-    )
+    return render(request, "groups/community_form.html", {"form": form, "community": community, "creating": False})
 
 
 @login_required
@@ -80,9 +78,7 @@ def join(request, slug):
     if membership.is_active:
         messages.success(request, _("Welcome. Please read the group agreements before your first call."))
         return redirect("agreements", slug=slug)
-    messages.success(
-        request, _("Thank you. A facilitator will look at your request soon; we will email you.")
-    )
+    messages.success(request, _("Thank you. A facilitator will look at your request soon; we will email you."))
     return redirect("community", slug=slug)
 
 
@@ -121,9 +117,7 @@ def agreements(request, slug):
             raise PermissionDenied
         if form.is_valid():
             try:
-                services.agreements_accept(
-                    community=community, user=request.user, version=form.cleaned_data["version"]
-                )
+                services.agreements_accept(community=community, user=request.user, version=form.cleaned_data["version"])
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
                 return redirect(request.get_full_path())
@@ -152,9 +146,7 @@ def agreements_edit(request, slug):
     form = AgreementsForm(request.POST or None, initial={"text": current.text, "version": current.version})
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data["version"] != community.agreements_version:
-            form = AgreementsForm(
-                {"text": current.text, "version": current.version}, initial={"text": current.text}
-            )
+            form = AgreementsForm({"text": current.text, "version": current.version}, initial={"text": current.text})
             form.is_valid()
             form.add_error(None, stale_edit())
         else:

@@ -15,9 +15,7 @@ from groups.views.access import community_for
 @login_required
 def formats(request, slug):
     community = community_for(request, slug, facilitate=True)
-    return render(
-        request, "groups/formats.html", {"community": community, "formats": selectors.formats_for(community)}
-    )
+    return render(request, "groups/formats.html", {"community": community, "formats": selectors.formats_for(community)})
 
 
 def _edit(request, community, instance=None):

@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -27,9 +27,7 @@ def members(request, slug):
 
 
 def _membership(community, pk):
-    return get_object_or_404(
-        Membership.objects.select_related("user", "community"), community=community, pk=pk
-    )
+    return get_object_or_404(Membership.objects.select_related("user", "community"), community=community, pk=pk)
 
 
 def _decided(request, community, membership, message):
@@ -81,9 +79,7 @@ def remove(request, slug, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(
-            request, _("%(name)s is no longer a member.") % {"name": membership.user.display_name}
-        )
+        messages.success(request, _("%(name)s is no longer a member.") % {"name": membership.user.display_name})
     return redirect("members", slug=slug)
 
 
@@ -98,9 +94,7 @@ def set_role(request, slug, pk):
             _("Choose owner, facilitator or member."), status=400, content_type="text/plain; charset=utf-8"
         )
     try:
-        services.membership_set_role(
-            membership=membership, actor=request.user, role=form.cleaned_data["role"]
-        )
+        services.membership_set_role(membership=membership, actor=request.user, role=form.cleaned_data["role"])
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -128,9 +122,7 @@ def invites(request, slug):
     invite_list = selectors.invites_of(community)
     for invite in invite_list:
         invite.usable = invite.is_usable(now)
-    return render(
-        request, "groups/invites.html", {"community": community, "form": form, "invites": invite_list}
-    )
+    return render(request, "groups/invites.html", {"community": community, "form": form, "invites": invite_list})
 
 
 @login_required
@@ -147,6 +139,8 @@ def invite_revoke(request, slug, pk):
 def invite_accept(request, token):
     invite = Invite.objects.select_related("community").filter(token=token).first()
     usable = invite is not None and invite.is_usable(timezone.now())
+    if usable and permissions.is_banned(request.user, invite.community):
+        raise PermissionDenied
     if request.method == "POST" and usable:
         try:
             services.invite_accept(token=token, user=request.user)

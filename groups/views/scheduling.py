@@ -27,9 +27,7 @@ def series_create(request, slug):
         else:
             messages.success(request, _("The series is scheduled. Its calls are listed below."))
             return redirect("community", slug=slug)
-    return render(
-        request, "groups/series_form.html", {"community": community, "form": form, "creating": True}
-    )
+    return render(request, "groups/series_form.html", {"community": community, "form": form, "creating": True})
 
 
 @login_required
@@ -39,9 +37,7 @@ def series_edit(request, pk):
     from_call = None
     if request.GET.get("from"):
         from_call = get_object_or_404(Call, series=series, pk=request.GET["from"])
-    form = SeriesForm(
-        request.POST or None, community=community, initial=SeriesForm.initial_for(series, from_call)
-    )
+    form = SeriesForm(request.POST or None, community=community, initial=SeriesForm.initial_for(series, from_call))
     if request.method == "POST" and form.is_valid():
         try:
             services.series_update(
@@ -94,9 +90,7 @@ def call_create(request, slug):
 @login_required
 def call_edit(request, call_id):
     call = call_for(request, call_id, facilitate=True)
-    form = CallForm(
-        request.POST or None, community=call.community, initial=CallForm.initial_for(call), editing=True
-    )
+    form = CallForm(request.POST or None, community=call.community, initial=CallForm.initial_for(call), editing=True)
     if request.method == "POST" and form.is_valid():
         try:
             services.call_update(

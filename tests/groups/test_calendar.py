@@ -31,9 +31,7 @@ NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 BERLIN_SUMMER = (datetime(2027, 3, 28, 1, 0, tzinfo=UTC), datetime(2027, 10, 31, 1, 0, tzinfo=UTC))
 WIDE = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2029, 1, 1, tzinfo=UTC))
 # 100 characters: commas, semicolons and a backslash to escape, and many two-byte letters to fold.
-LONG_TITLE = (
-    "Ärger, Ängste; Übergänge à Öl, Süße; Ça va? Zoë; Łódź, Æsir; Ωμέγα, Привет; für dich, ß; Ruhe\\Pause!"
-)
+LONG_TITLE = "Ärger, Ängste; Übergänge à Öl, Süße; Ça va? Zoë; Łódź, Æsir; Ωμέγα, Привет; für dich, ß; Ruhe\\Pause!"
 
 
 # Helpers
@@ -520,9 +518,7 @@ def test_private_feed_lists_only_my_calls_and_its_address_can_be_reset_or_turned
     rsvp_set(call_id=withdrawn.pk, user=circle.member, going=True)
     rsvp_set(call_id=withdrawn.pk, user=circle.member, going=False)
     client.force_login(circle.member)
-    uids = {
-        call.pk: _uid_of(client, call) for call in (going, other, withdrawn, by_someone_else, co_facilitated)
-    }
+    uids = {call.pk: _uid_of(client, call) for call in (going, other, withdrawn, by_someone_else, co_facilitated)}
 
     assert circle.member.calendar_token is None
     response = client.post("/accounts/calendar-address/")

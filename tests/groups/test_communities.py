@@ -44,9 +44,7 @@ def test_open_communities_welcome_at_once(circle):
 
 def test_by_request_a_facilitator_approves_and_the_person_is_told(circle):
     circle.community.join_question = "What brings you here?"
-    membership = services.membership_join(
-        community=circle.community, user=circle.outsider, answer="Neck dystonia"
-    )
+    membership = services.membership_join(community=circle.community, user=circle.outsider, answer="Neck dystonia")
     assert (membership.state, membership.join_answer) == ("pending", "Neck dystonia")
     asked = set(Notification.objects.filter(kind="join_requested").values_list("recipient", flat=True))
     assert asked == {circle.owner.pk, circle.facilitator.pk, circle.co_facilitator.pk}
@@ -92,9 +90,7 @@ def test_invites_have_a_use_limit_an_expiry_and_can_be_revoked(circle):
         services.invite_accept(token=invite.token, user=third)
     assert state(circle.community, second) == ("member", "active")
 
-    expiring = services.invite_create(
-        community=circle.community, actor=circle.facilitator, days=1, max_uses=5
-    )
+    expiring = services.invite_create(community=circle.community, actor=circle.facilitator, days=1, max_uses=5)
     with time_machine.travel(timezone.now() + timedelta(days=1, seconds=1)), pytest.raises(ValidationError):
         services.invite_accept(token=expiring.token, user=third)
     revoked = services.invite_create(community=circle.community, actor=circle.facilitator, max_uses=5)
@@ -138,9 +134,7 @@ def test_changed_agreements_must_be_accepted_again(circle):
 
 def test_publishing_the_same_text_makes_no_new_version(circle):
     current = services.agreements_current(circle.community)
-    again = services.agreements_publish(
-        community=circle.community, actor=circle.facilitator, text=current.text
-    )
+    again = services.agreements_publish(community=circle.community, actor=circle.facilitator, text=current.text)
     assert again.version == 1
 
 

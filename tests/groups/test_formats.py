@@ -114,9 +114,7 @@ def test_invalid_format_changes_nothing(circle):
         grace_seconds=15,
     )
     with pytest.raises(ValidationError):
-        format_update(
-            call_format=call_format, actor=circle.facilitator, name="Broken", segments=[], grace_seconds=15
-        )
+        format_update(call_format=call_format, actor=circle.facilitator, name="Broken", segments=[], grace_seconds=15)
     with pytest.raises(ValidationError, match="grace period"):
         format_update(
             call_format=call_format,

@@ -49,15 +49,13 @@ def test_monthly_on_the_last_friday_and_the_second_tuesday():
         month_week=2,
         month_weekday=1,
     )
-    assert local(
-        second_tuesday.occurrences(datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC))
-    ) == ["Tue 2027-01-12 10:30"]
+    assert local(second_tuesday.occurrences(datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC))) == [
+        "Tue 2027-01-12 10:30"
+    ]
 
 
 def test_weekly_series_keeps_wall_clock_time_across_dst_in_berlin():
-    rule = Recurrence(
-        time_zone="Europe/Berlin", start_date=date(2027, 3, 1), start_time=time(18, 0), weekdays=(1,)
-    )
+    rule = Recurrence(time_zone="Europe/Berlin", start_date=date(2027, 3, 1), start_time=time(18, 0), weekdays=(1,))
     found = rule.occurrences(datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 11, 10, tzinfo=UTC))
     assert {instant.astimezone(BERLIN).time() for instant in found} == {time(18, 0)}
     utc_hours = {instant.date(): instant.hour for instant in found}
@@ -68,9 +66,7 @@ def test_weekly_series_keeps_wall_clock_time_across_dst_in_berlin():
 
 
 def test_a_time_that_does_not_exist_on_the_spring_change_moves_an_hour_later():
-    rule = Recurrence(
-        time_zone="Europe/Berlin", start_date=date(2027, 3, 28), start_time=time(2, 30), weekdays=(6,)
-    )
+    rule = Recurrence(time_zone="Europe/Berlin", start_date=date(2027, 3, 28), start_time=time(2, 30), weekdays=(6,))
     first = rule.first()
     assert first.astimezone(BERLIN).strftime("%H:%M") == "03:30"
 

@@ -92,9 +92,7 @@ def test_members_accept_the_agreements_before_their_first_call_and_again_after_a
     call = circle.call()
     newcomer = circle.add_member("new@example.com")
     rsvp_set(call_id=call.pk, user=newcomer, going=True)
-    agreements_publish(
-        community=circle.community, actor=circle.facilitator, text="Be kind.\nPassing is fine."
-    )
+    agreements_publish(community=circle.community, actor=circle.facilitator, text="Be kind.\nPassing is fine.")
     with pytest.raises(AgreementsNeeded):
         rsvp_set(call_id=circle.call().pk, user=circle.member, going=True)
 
@@ -122,9 +120,7 @@ def test_rsvp_page_updates_in_place_for_scripts_and_redirects_otherwise(client, 
 def test_rsvp_before_accepting_agreements_leads_to_them_and_back(client, circle):
     call = circle.call()
     newcomer = circle.add_member("new@example.com")
-    agreements_publish(
-        community=circle.community, actor=circle.facilitator, text="Listen.\nPass if you like."
-    )
+    agreements_publish(community=circle.community, actor=circle.facilitator, text="Listen.\nPass if you like.")
     client.force_login(newcomer)
     response = client.post(f"/calls/{call.pk}/rsvp/", {"going": "yes"})
     assert response.status_code == 302
@@ -192,6 +188,6 @@ def test_each_freed_seat_promotes_exactly_one_person_under_concurrency(circle):
     promotions = Notification.objects.filter(call=call, kind="waitlist_promoted")
     assert promotions.count() == 3
     assert RSVP.objects.filter(call=call, promoted_at__isnull=False).count() == 3
-    assert timezone.now() > RSVP.objects.filter(
-        call=call, promoted_at__isnull=False
-    ).first().promoted_at - timedelta(minutes=1)
+    assert timezone.now() > RSVP.objects.filter(call=call, promoted_at__isnull=False).first().promoted_at - timedelta(
+        minutes=1
+    )

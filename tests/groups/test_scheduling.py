@@ -91,9 +91,7 @@ def test_materialising_again_creates_nothing_and_the_horizon_rolls_forward(serie
 
 def test_members_cannot_schedule(circle):
     with pytest.raises(PermissionDenied):
-        series_create(
-            community=circle.community, actor=circle.member, details=details(circle), recurrence=weekly()
-        )
+        series_create(community=circle.community, actor=circle.member, details=details(circle), recurrence=weekly())
     assert not Series.objects.exists()
 
 
@@ -182,9 +180,7 @@ def test_editing_one_call_keeps_its_identity_and_tells_people(circle, series):
     assert berlin(call) == "2027-01-05 19:30"
     assert call.detached is True
     assert call.original_start == datetime(2027, 1, 5, 17, 0, tzinfo=UTC)
-    notified = set(
-        Notification.objects.filter(call=call, kind="call_changed").values_list("recipient", flat=True)
-    )
+    notified = set(Notification.objects.filter(call=call, kind="call_changed").values_list("recipient", flat=True))
     assert notified == {circle.member.pk, circle.co_facilitator.pk}  # not the facilitator who made the change
     # Materialising again does not bring the old time back as a second call.
     series_materialise(series=series, now=NOW)

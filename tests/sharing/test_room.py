@@ -340,25 +340,13 @@ def test_resonance_is_counted_once_per_listener_and_only_the_speaker_sees_it(sta
     assert snap["turn"]["resonance_count"] == 2
     from sharing.snapshots import for_viewer
 
+    assert for_viewer(snap, participant_id=room.pid(room.facilitator), facilitator=True)["turn"]["resonance_count"] == 2
+    assert for_viewer(snap, participant_id=room.pid(room.aiko), facilitator=False)["turn"]["resonance_count"] is None
     assert (
-        for_viewer(snap, participant_id=room.pid(room.facilitator), facilitator=True)["turn"][
-            "resonance_count"
-        ]
-        == 2
-    )
-    assert (
-        for_viewer(snap, participant_id=room.pid(room.aiko), facilitator=False)["turn"]["resonance_count"]
+        for_viewer(snap, participant_id=room.pid(room.co_facilitator), facilitator=True)["turn"]["resonance_count"]
         is None
     )
-    assert (
-        for_viewer(snap, participant_id=room.pid(room.co_facilitator), facilitator=True)["turn"][
-            "resonance_count"
-        ]
-        is None
-    )
-    assert (
-        room.refused(room.facilitator, "resonate", now=at(t0, 6)) == "not_allowed"
-    )  # not for your own share
+    assert room.refused(room.facilitator, "resonate", now=at(t0, 6)) == "not_allowed"  # not for your own share
 
 
 def test_reflections_are_offered_only_where_the_format_has_time_for_them(started, t0):

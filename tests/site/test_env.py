@@ -4,9 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 from attunement_site.env import Env
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"), [("1", True), ("TRUE", True), ("on", True), ("no", False), ("0", False)]
-)
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("TRUE", True), ("on", True), ("no", False), ("0", False)])
 def test_bool_accepts_common_spellings(raw, expected):
     assert Env({"DEBUG": raw}).bool("DEBUG", default=not expected) is expected
 
@@ -49,9 +47,7 @@ def test_url_checks_scheme_host_and_port():
             "GOOD": "redis://127.0.0.1:6379/0",
         }
     )
-    with pytest.raises(
-        ImproperlyConfigured, match="DATABASE_URL must be a URL starting with one of: postgres"
-    ):
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL must be a URL starting with one of: postgres"):
         env.url("DATABASE_URL", {"postgres", "sqlite"})
     with pytest.raises(ImproperlyConfigured, match="REDIS_URL must name a host"):
         env.url("REDIS_URL", {"redis"})

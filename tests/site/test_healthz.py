@@ -19,9 +19,7 @@ def test_healthz_reports_every_component_fine_without_login(client):
 
 @pytest.mark.django_db
 def test_healthz_is_503_when_the_cache_is_down(client):
-    dead_cache = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS}
-    }
+    dead_cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS}}
     with override_settings(CACHES=dead_cache):
         response = client.get("/healthz")
     assert response.status_code == 503
@@ -41,9 +39,7 @@ def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch):
 
 @pytest.mark.django_db
 def test_healthz_is_503_when_the_channel_layer_is_down(client):
-    dead_layer = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [DEAD_REDIS]}}
-    }
+    dead_layer = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [DEAD_REDIS]}}}
     with override_settings(CHANNEL_LAYERS=dead_layer):
         response = client.get("/healthz")
     assert response.status_code == 503

@@ -13,9 +13,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, force=False, **options):
         if not settings.DEBUG and not force:
-            raise CommandError(
-                "seed_demo creates accounts with a published password; DEBUG is off, so use --force."
-            )
+            raise CommandError("seed_demo creates accounts with a published password; DEBUG is off, so use --force.")
         people = demo.seed_people()
         community = groups_demo.seed_community(
             facilitator=people[demo.FACILITATOR_EMAIL],
