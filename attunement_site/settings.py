@@ -102,8 +102,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A pool of connections per process: socket messages run in worker threads, and opening a
+    # connection for each one would cost more than the work. DATABASE_POOL_MAX_SIZE=0 turns it off.
+    _pool_max = env.int("DATABASE_POOL_MAX_SIZE", 10, minimum=0)
+    if _pool_max:
+        DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": _pool_max, "timeout": 10}}
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: the channel layer, the cache and the Celery broker. Without it, in-process equivalents.
