@@ -86,9 +86,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def send_error(self, code: str, message: str, version: int | None = None):
         await self.send_json({"type": "error", "code": code, "message": message, "version": version or self.version})
 
-    async def send_snapshot(self, snapshot: dict):
-        if self.version is not None and snapshot["version"] < self.version:
-            return  # an older snapshot overtaken by a newer one: never go back
+    async def send_snapshot(self, snapshot: dict, *, again: bool = False):
+        """Send a snapshot newer than the last one sent (or the same one again, when asked to)."""
+        if self.version is not None and (
+            snapshot["version"] < self.version or (snapshot["version"] == self.version and not again)
+        ):
+            return  # overtaken by a newer one, or already sent: never go back
         self.version = snapshot["version"]
         view = snapshots.for_viewer(snapshot, participant_id=self.participant_id, facilitator=self.facilitator)
         await self.send_json({"type": "state", **view})
@@ -118,7 +121,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             if kind == "ping":
                 await self.on_ping(message)
             elif kind == "sync":
-                await self.send_snapshot(await db(services.current_snapshot)(call_id=self.call_id))
+                await self.send_snapshot(await db(services.current_snapshot)(call_id=self.call_id), again=True)
             elif kind == "tick":
                 await db(services.room_tick)(call_id=self.call_id)
             elif kind in protocol.RELAYS:

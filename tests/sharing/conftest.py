@@ -105,3 +105,13 @@ def room(circle):
         jonas=jonas,
         aiko=aiko,
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """A channel layer per test: channels_redis binds its locks to the event loop that first used it."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
