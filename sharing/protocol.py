@@ -252,3 +252,13 @@ def server_errors(message: dict) -> list[str]:
     if validator is None:
         return [f"unknown server message type {message.get('type')!r}"]
     return [error.message for error in validator.iter_errors(message)]
+
+
+def schema_appendix() -> str:
+    """The JSON Schemas as the Markdown appendix of docs/protocol.md (a test keeps the two equal)."""
+    parts = ["## Appendix: JSON Schemas", "", "Generated from `sharing/protocol.py`.", ""]
+    for title, schemas in (("Client to server", CLIENT), ("Server to client", SERVER)):
+        parts += [f"### {title}", ""]
+        for name, schema in schemas.items():
+            parts += [f"#### `{name}`", "", "```json", json.dumps(schema, indent=2, sort_keys=True), "```", ""]
+    return "\n".join(parts)

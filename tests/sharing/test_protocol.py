@@ -1,0 +1,47 @@
+"""docs/protocol.md documents every message, and its schemas are the ones the code enforces."""
+
+from pathlib import Path
+
+import pytest
+
+from sharing import protocol, states
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+
+
+def test_the_schema_appendix_is_generated_from_the_code():
+    text = DOC.read_text()
+    appendix = text[text.index("## Appendix: JSON Schemas") :]
+    assert appendix.strip() == protocol.schema_appendix().strip(), "regenerate it with protocol.schema_appendix()"
+
+
+def test_every_message_and_every_room_action_is_documented():
+    text = DOC.read_text()
+    body = text[: text.index("## Appendix")]
+    for name in [*protocol.CLIENT, *protocol.SERVER]:
+        assert f"`{name}`" in body, name
+    client_actions = {row.action for row in states.TABLE} - {
+        "deadline", "speaker.away", "presence.enter", "presence.leave", "facilitator.takeover"
+    }
+    assert client_actions == protocol.ACTIONS
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "ping", "t": 12.5},
+        {"type": "turn.finish", "version": 4},
+        {"type": "order.set", "version": 2, "order": [3, 1, 2]},
+        {"type": "settings", "locked": True, "order_policy": "random"},
+        {"type": "reflection.send", "text": "Thank you"},
+    ],
+)
+def test_valid_client_messages_pass(message):
+    import json
+
+    assert protocol.parse_client(json.dumps(message)) == message
+
+
+def test_unknown_server_messages_are_reported():
+    assert protocol.server_errors({"type": "gossip"}) != []
+    assert protocol.server_errors({"type": "pong", "t": 1, "server_now": 2.0, "version": 3}) == []
