@@ -41,10 +41,53 @@ class SignupDetailsForm(forms.Form):
 class ProfileForm(forms.ModelForm):
     time_zone = TimeZoneField()
 
+    # The profile page shows the fields in these groups, each a fieldset with its legend.
+    SECTIONS = [
+        (_("About you"), ["display_name", "time_zone"]),
+        (_("How the site looks"), ["theme"]),
+        (
+            _("Accommodations in calls"),
+            [
+                "extra_time",
+                "prefers_typing",
+                "reflections_default",
+                "audio_cues",
+                "cue_volume",
+                "read_aloud",
+                "large_controls",
+                "auto_unmute",
+            ],
+        ),
+        (_("Email"), ["reminders", "notify_updates"]),
+    ]
+
     class Meta:
         model = User
-        fields = ["display_name", "time_zone", "theme", "reminders", "notify_updates"]
-        widgets = {"theme": forms.RadioSelect, "reminders": forms.RadioSelect}
+        fields = [
+            "display_name",
+            "time_zone",
+            "theme",
+            "extra_time",
+            "prefers_typing",
+            "reflections_default",
+            "audio_cues",
+            "cue_volume",
+            "read_aloud",
+            "large_controls",
+            "auto_unmute",
+            "reminders",
+            "notify_updates",
+        ]
+        widgets = {
+            "theme": forms.RadioSelect,
+            "reminders": forms.RadioSelect,
+            "extra_time": forms.RadioSelect,
+            "reflections_default": forms.RadioSelect,
+            "cue_volume": forms.NumberInput(attrs={"type": "range", "min": 0, "max": 100, "step": 5}),
+        }
+
+    def sections(self):
+        return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
 
     def clean_display_name(self):
         name = self.cleaned_data["display_name"].strip()

@@ -9,6 +9,11 @@ def profile_data():
         "theme": "low-light",
         "reminders": "day",
         "notify_updates": "on",
+        "extra_time": "1.5",
+        "reflections_default": "resonance",
+        "prefers_typing": "on",
+        "audio_cues": "on",
+        "cue_volume": "40",
     }
 
 
@@ -32,6 +37,20 @@ def test_member_edits_display_name_time_zone_and_preferences(client, member, pro
         "day",
     )
     assert member.notify_updates is True
+    assert (member.extra_time, member.reflections_default, member.prefers_typing) == ("1.5", "resonance", True)
+    assert (member.audio_cues, member.cue_volume, member.read_aloud, member.large_controls) == (True, 40, False, False)
+
+
+@pytest.mark.django_db
+def test_accommodation_values_outside_the_choices_are_refused(client, member, profile_data):
+    client.force_login(member)
+    response = client.post("/accounts/profile/", {**profile_data, "extra_time": "5", "cue_volume": "300"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Select a valid choice. 5 is not one of the available choices." in html
+    assert "Ensure this value is less than or equal to 100." in html
+    member.refresh_from_db()
+    assert member.extra_time == "1"
 
 
 @pytest.mark.django_db
