@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.forms import ProfileForm
 from accounts.themes import THEME_COOKIE, THEMES
+from groups.services.preferences import profile_saved
 
 
 @login_required
@@ -16,6 +17,7 @@ def profile(request):
         form = ProfileForm(request.POST, instance=request.user)
         if form.is_valid():
             form.save()
+            profile_saved(user=request.user, changed=set(form.changed_data))
             messages.success(request, _("Your profile is saved."))
             return redirect("profile")
     else:

@@ -156,7 +156,15 @@ CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Reminders: how long before a call they are due, and how often the dispatcher looks for due rows.
+REMINDER_DAY_HOURS = env.int("REMINDER_DAY_HOURS", 24, minimum=1, maximum=72)
+REMINDER_SOON_MINUTES = env.int("REMINDER_SOON_MINUTES", 15, minimum=1, maximum=180)
+NOTIFICATIONS_EVERY_SECONDS = env.int("NOTIFICATIONS_EVERY_SECONDS", 60, minimum=1, maximum=600)
 CELERY_BEAT_SCHEDULE = {
+    "dispatch-notifications": {
+        "task": "groups.tasks.dispatch_notifications",
+        "schedule": float(NOTIFICATIONS_EVERY_SECONDS),
+    },
     "sweep-rooms": {"task": "sharing.tasks.sweep_rooms", "schedule": 2.0},
     "materialise-series": {"task": "groups.tasks.materialise_series", "schedule": 3600.0},
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -135,7 +136,19 @@ def vtimezone(zone_name: str, start: datetime, end: datetime) -> list[str]:
     return lines
 
 
-def _event_lines(call: Call, *, uid: str, stamp: datetime, recurrence_id: datetime | None = None) -> list[str]:
+def _organizer_lines(attendee) -> list[str]:
+    """iTIP requests and cancellations name an organizer and the person they are for."""
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "noreply@localhost"
+    lines = [f"ORGANIZER;CN=Attunement:mailto:{address}"]
+    if attendee is not None:
+        name = escape_text(attendee.display_name).replace('"', "'")
+        lines.append(f'ATTENDEE;CN="{name}";ROLE=REQ-PARTICIPANT;RSVP=FALSE:mailto:{attendee.email}')
+    return lines
+
+
+def _event_lines(
+    call: Call, *, uid: str, stamp: datetime, recurrence_id: datetime | None = None, attendee=None, itip=False
+) -> list[str]:
     zone = zoneinfo.ZoneInfo(call.time_zone)
     url = call_url(call)
     description = f"{call.format.name} · {call.community.name}\n{url}"
@@ -156,8 +169,10 @@ def _event_lines(call: Call, *, uid: str, stamp: datetime, recurrence_id: dateti
         f"URL:{url}",
         f"STATUS:{'CANCELLED' if call.is_cancelled else 'CONFIRMED'}",
         "TRANSP:OPAQUE",
-        "END:VEVENT",
     ]
+    if itip:
+        lines += _organizer_lines(attendee)
+    lines.append("END:VEVENT")
     return lines
 
 
@@ -182,12 +197,19 @@ def _widen(zones, zone_name, start, end):
     zones[zone_name] = (min(low, start), max(high, end))
 
 
-def calls_calendar(calls: Iterable[Call], *, name: str, method: str = "PUBLISH", stamp: datetime | None = None) -> str:
-    """One VEVENT per call: a call's .ics, a reminder's attachment, or a person's feed."""
+def calls_calendar(
+    calls: Iterable[Call], *, name: str, method: str = "PUBLISH", stamp: datetime | None = None, attendee=None
+) -> str:
+    """One VEVENT per call: a call's .ics, an email's attachment, or a person's feed.
+
+    With METHOD:REQUEST or CANCEL (an email telling someone a call changed or was cancelled) the
+    event names the organizer and the person, as iTIP asks.
+    """
     stamp = stamp or timezone.now()
     body, zones = [], {}
+    itip = method in {"REQUEST", "CANCEL"}
     for call in calls:
-        body += _event_lines(call, uid=call_uid(call), stamp=stamp)
+        body += _event_lines(call, uid=call_uid(call), stamp=stamp, attendee=attendee, itip=itip)
         _widen(zones, call.time_zone, call.starts_at, call.ends_at)
     return _calendar(body, zones, method=method, name=name)
 

@@ -46,7 +46,16 @@ class CommunityForm(forms.ModelForm):
 
     class Meta:
         model = Community
-        fields = ["name", "slug", "description", "visibility", "join_policy", "join_question"]
+        fields = [
+            "name",
+            "slug",
+            "description",
+            "visibility",
+            "join_policy",
+            "join_question",
+            "remind_day_before",
+            "remind_soon_before",
+        ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 4}),
             "visibility": forms.RadioSelect,

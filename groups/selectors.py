@@ -177,3 +177,15 @@ def calendar_feed_calls(*, user, now=None):
         .select_related("format", "community")
         .order_by("starts_at")
     )
+
+
+def deliveries_for_call(call: Call):
+    """Which reminders and notices went out for a call, to whom and when; never their content."""
+    from groups.models import Notification
+
+    return list(
+        Notification.objects.filter(call=call)
+        .select_related("recipient")
+        .only("kind", "state", "due_at", "sent_at", "attempts", "skip_reason", "last_error", "recipient__display_name")
+        .order_by("due_at", "recipient__display_name")
+    )

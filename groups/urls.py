@@ -1,6 +1,7 @@
 from django.urls import path
 
 from groups.views import calendars, calls, communities, formats, members, scheduling
+from groups.views.unsubscribe import unsubscribe_view
 
 urlpatterns = [
     path("communities/", communities.directory, name="directory"),
@@ -33,4 +34,5 @@ urlpatterns = [
     path("calls/<int:call_id>/calendar.ics", calendars.call_ics, name="call_ics"),
     path("me/calls/", calls.my_calls, name="my_calls"),
     path("calendar/<str:token>.ics", calendars.feed, name="calendar_feed"),
+    path("unsubscribe/<str:token>/", unsubscribe_view, name="unsubscribe"),
 ]

@@ -39,6 +39,8 @@ class Community(models.Model):
         help_text=_("Optional. For example: “What brings you to this circle?”"),
     )
     agreements_version = models.PositiveIntegerField(_("current agreements version"), default=1)
+    remind_day_before = models.BooleanField(_("remind people a day before each call"), default=True)
+    remind_soon_before = models.BooleanField(_("remind people shortly before each call"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

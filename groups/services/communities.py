@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from groups import permissions
 from groups.models import RSVP, Agreement, Community, Invite, Membership
 from groups.models.communities import DEFAULT_AGREEMENTS
-from groups.services import notify
+from groups.services import notify, reminders
 
 Role = Membership.Role
 State = Membership.State
@@ -30,6 +30,8 @@ def community_create(
     join_policy: str = Community.JoinPolicy.REQUEST,
     join_question: str = "",
     agreements: str | None = None,
+    remind_day_before: bool = True,
+    remind_soon_before: bool = True,
 ) -> Community:
     try:
         with transaction.atomic():
@@ -40,6 +42,8 @@ def community_create(
                 visibility=visibility,
                 join_policy=join_policy,
                 join_question=join_question,
+                remind_day_before=remind_day_before,
+                remind_soon_before=remind_soon_before,
             )
             Agreement.objects.create(
                 community=community, version=1, text=agreements or str(DEFAULT_AGREEMENTS), created_by=owner
@@ -58,13 +62,28 @@ def community_create(
 
 def community_update(*, community: Community, actor, **fields) -> Community:
     permissions.require(permissions.can_own(actor, community))
-    allowed = {"name", "description", "visibility", "join_policy", "join_question"}
+    allowed = {
+        "name",
+        "description",
+        "visibility",
+        "join_policy",
+        "join_question",
+        "remind_day_before",
+        "remind_soon_before",
+    }
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"cannot change {sorted(unknown)}")
+    reminders_changed = any(
+        getattr(community, name) != fields[name]
+        for name in ("remind_day_before", "remind_soon_before")
+        if name in fields
+    )
     for name, value in fields.items():
         setattr(community, name, value)
     community.save(update_fields=[*fields])
+    if reminders_changed:
+        reminders.sync_community(community)
     return community
 
 

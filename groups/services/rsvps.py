@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from groups.models import RSVP, Call, Membership
-from groups.services import notify
+from groups.services import notify, reminders
 
 Status = RSVP.Status
 
@@ -90,6 +90,7 @@ def rsvp_set(*, call_id: int, user, going: bool, now=None, check_membership: boo
         rsvp.responded_at = now
         rsvp.waitlisted_at = now if status == Status.WAITLISTED else None
         rsvp.save()
+        reminders.sync_call(call, now)
         return rsvp
 
     was_going = rsvp is not None and rsvp.status == Status.GOING
@@ -101,4 +102,5 @@ def rsvp_set(*, call_id: int, user, going: bool, now=None, check_membership: boo
     rsvp.save()
     if was_going:
         fill_seats(call=call, now=now)
+    reminders.sync_call(call, now)
     return rsvp

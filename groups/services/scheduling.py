@@ -21,7 +21,7 @@ from groups import permissions
 from groups.models import Call, CallFormat, Community, Membership, Series
 from groups.models.calls import MAX_CAPACITY, MIN_CAPACITY
 from groups.recurrence import MAX_DURATION, MIN_DURATION, Recurrence
-from groups.services import notify
+from groups.services import notify, reminders
 from groups.services.errors import stale_edit
 from groups.services.rsvps import fill_seats
 
@@ -100,13 +100,15 @@ def call_create(
     starts_at = local_to_utc(day, at, time_zone)
     if starts_at <= now:
         raise ValidationError({"day": [_("Choose a start time in the future.")]})
-    return Call.objects.create(
+    call = Call.objects.create(
         community=community,
         starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=details.duration_minutes),
         time_zone=time_zone,
         **_call_fields(details),
     )
+    reminders.sync_call(call, now)
+    return call
 
 
 # Series
@@ -189,6 +191,9 @@ def series_materialise(*, series: Series, now=None, horizon: timedelta = HORIZON
     ]
     Call.objects.bulk_create(new_calls, ignore_conflicts=True)
     Series.objects.filter(pk=series.pk).update(materialised_until=window_end)
+    created = Call.objects.filter(series=series, original_start__in=[call.original_start for call in new_calls])
+    for call in created.select_related("community"):
+        reminders.sync_call(call, now)  # the facilitators' reminders
     return len(new_calls)
 
 
@@ -246,6 +251,7 @@ def _cancel_call(call: Call, *, actor, now) -> None:
     )
     call.refresh_from_db()
     notify.call_changed(call, actor=actor, cancelled=True)
+    reminders.sync_call(call, now)
 
 
 @transaction.atomic
@@ -331,6 +337,7 @@ def series_update(
         if changed and not call.is_cancelled:
             notify.call_changed(call, actor=actor)
             fill_seats(call=call, now=now)
+            reminders.sync_call(call, now)
     for call in orphans:
         call.series = target
         call.save(update_fields=["series"])
@@ -368,6 +375,7 @@ def call_update(
     call.save()
     notify.call_changed(call, actor=actor)
     fill_seats(call=call, now=now)
+    reminders.sync_call(call, now)
     return call
 
 

@@ -35,6 +35,7 @@ def _call_context(request, call_id):
     )
     if context["can_facilitate"]:
         context["attendees"] = selectors.call_attendees(call)
+        context["deliveries"] = selectors.deliveries_for_call(call)
     return context
 
 

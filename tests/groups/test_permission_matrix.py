@@ -16,6 +16,7 @@ import pytest
 from django.urls import resolve, reverse
 from django.utils import timezone
 
+from groups import unsubscribe
 from groups import urls as groups_urls
 from groups.models import Membership
 from groups.recurrence import Recurrence
@@ -225,6 +226,10 @@ MATRIX: list[Row] = [
     # The private feed is a capability: whoever holds the address gets it; a wrong one is 404.
     Row("calendar_feed", "GET", lambda w: (w.feed_token,), everyone(200)),
     Row("calendar_feed", "GET", lambda w: ("not-a-token",), everyone(404), variant="unknown"),
+    # One-click unsubscribe: the signed address is the key, so no login is needed (RFC 8058).
+    Row("unsubscribe", "GET", lambda w: (w.unsubscribe_token,), everyone(200)),
+    Row("unsubscribe", "POST", lambda w: (w.unsubscribe_token,), everyone(200), variant="one-click"),
+    Row("unsubscribe", "GET", lambda w: ("forged-token",), everyone(404), variant="forged"),
     # A community's public face.
     Row("community", "GET", SLUG, public()),
     Row("community", "GET", lambda w: ("no-such-circle",), everyone(404), variant="unknown"),
@@ -505,6 +510,7 @@ def world(circle):
         member_membership=memberships[circle.member.pk],
         co_facilitator_membership=memberships[circle.co_facilitator.pk],
         feed_token=circle.member.reset_calendar_token(),
+        unsubscribe_token=unsubscribe.token(circle.member.pk, unsubscribe.REMINDERS),
     )
 
 

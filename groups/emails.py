@@ -1,0 +1,92 @@
+"""The emails notifications become: plain text and HTML, a one-click unsubscribe, and an .ics
+attachment that matches the call's calendar entry (same UID, current SEQUENCE)."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+
+from groups import calendar, unsubscribe
+from groups.models import Notification
+
+Kind = Notification.Kind
+
+PROMPT = "Before we meet: pause, notice your body, and be curious about what you find."
+CALENDAR_METHOD = {
+    Kind.REMINDER_DAY: "PUBLISH",
+    Kind.REMINDER_SOON: "PUBLISH",
+    Kind.CALL_CHANGED: "REQUEST",
+    Kind.CALL_CANCELLED: "CANCEL",
+    Kind.WAITLIST_PROMOTED: "PUBLISH",
+}
+
+
+def _when(moment, zone_name: str) -> str:
+    local = timezone.localtime(moment, zoneinfo.ZoneInfo(zone_name))
+    return formats.date_format(local, "l j F Y, H:i")
+
+
+def context_for(row: Notification, *, now, late: bool = False) -> dict:
+    person = row.recipient
+    call = row.call
+    context = {
+        "person": person,
+        "site_url": settings.SITE_URL,
+        "community": row.community,
+        "kind": row.kind,
+        "late": late,
+        "prompt": PROMPT,
+        "unsubscribe_url": unsubscribe.url(person.pk, scope_for(row)),
+        "profile_url": settings.SITE_URL + reverse("profile"),
+    }
+    if row.community is not None:
+        context["community_url"] = settings.SITE_URL + row.community.get_absolute_url()
+    if call is not None:
+        context.update(
+            {
+                "call": call,
+                "when_local": _when(call.starts_at, person.time_zone),
+                "person_zone": person.time_zone,
+                "when_call_zone": _when(call.starts_at, call.time_zone) if call.time_zone != person.time_zone else "",
+                "call_zone": call.time_zone,
+                "call_url": settings.SITE_URL + reverse("call", kwargs={"call_id": call.pk}),
+                "join_url": settings.SITE_URL + reverse("call_room", kwargs={"call_id": call.pk}),
+                "minutes_left": max(0, int((call.starts_at - now) / timedelta(minutes=1))),
+            }
+        )
+    return context
+
+
+def scope_for(row: Notification) -> str:
+    return unsubscribe.REMINDERS if row.is_reminder else unsubscribe.UPDATES
+
+
+def build(row: Notification, *, now, late: bool = False) -> EmailMultiAlternatives:
+    context = context_for(row, now=now, late=late)
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = " ".join(render_to_string(f"emails/{row.kind}_subject.txt", context).split())
+        text = render_to_string(f"emails/{row.kind}.txt", context)
+        html = render_to_string(f"emails/{row.kind}.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[row.recipient.email],
+        headers={
+            "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    if row.call is not None and row.kind in CALENDAR_METHOD:
+        method = CALENDAR_METHOD[row.kind]
+        body = calendar.calls_calendar([row.call], name=row.call.title, method=method, attendee=row.recipient)
+        message.attach("call.ics", body, f"text/calendar; charset=utf-8; method={method}")
+    return message
