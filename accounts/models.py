@@ -118,6 +118,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text=_("Without this, only you unmute your microphone."),
     )
     calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    deletion_requested_at = models.DateTimeField(null=True, blank=True)  # erased 7 days later unless they log in
+    erased_at = models.DateTimeField(null=True, blank=True)
     is_staff = models.BooleanField(_("staff"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)

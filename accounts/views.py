@@ -1,11 +1,15 @@
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import privacy
 from accounts.forms import ProfileForm
 from accounts.themes import THEME_COOKIE, THEMES
 from groups.services.preferences import profile_saved
@@ -62,3 +66,34 @@ def calendar_address(request):
         request.user.reset_calendar_token()
         messages.success(request, _("Your new calendar address is ready. Any old address no longer works."))
     return redirect("profile")
+
+
+@login_required
+def my_data(request):
+    """Download everything we hold, or ask for the account to be deleted."""
+    return render(request, "accounts/my_data.html", {"grace_days": privacy.GRACE.days})
+
+
+@login_required
+def export_data(request):
+    response = JsonResponse(privacy.export(request.user), json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = 'attachment; filename="attunement-my-data.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def delete_account(request):
+    if not request.user.check_password(request.POST.get("password", "")):
+        messages.error(request, _("That password is not right. Your account is unchanged."))
+        return redirect("my_data")
+    privacy.request_deletion(user=request.user)
+    deadline = timezone.localtime(request.user.deletion_requested_at + privacy.GRACE)
+    logout(request)
+    messages.success(
+        request,
+        _("Your account will be deleted on %(date)s. If you change your mind, log in before then.")
+        % {"date": date_format(deadline, "j F Y, H:i")},
+    )
+    return redirect("home")

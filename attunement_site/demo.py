@@ -7,8 +7,10 @@ from accounts.models import User
 
 DEMO_PASSWORD = "attune-demo"  # noqa: S105 (a published demo password, refused when DEBUG is off)
 FACILITATOR_EMAIL = "facilitator@example.com"
+OWNER_EMAIL = "owner@example.com"  # owns the demo community; owners must set up two-factor login
 MEMBER_EMAILS = [f"member{n}@example.com" for n in range(1, 6)]
 DISPLAY_NAMES = {
+    OWNER_EMAIL: "Olu (owner)",
     FACILITATOR_EMAIL: "Fran (facilitator)",
     "member1@example.com": "Maya",
     "member2@example.com": "Jonas",
@@ -21,7 +23,7 @@ DISPLAY_NAMES = {
 @transaction.atomic
 def seed_people() -> dict[str, User]:
     people = {}
-    for email in [FACILITATOR_EMAIL, *MEMBER_EMAILS]:
+    for email in [OWNER_EMAIL, FACILITATOR_EMAIL, *MEMBER_EMAILS]:
         user, created = User.objects.get_or_create(
             email=email, defaults={"display_name": DISPLAY_NAMES[email], "time_zone": "Europe/Berlin"}
         )

@@ -48,10 +48,12 @@ INSTALLED_APPS = [
     "channels",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "attunement_site",
     "accounts",
     "groups",
     "sharing",
+    "moderation",
 ]
 
 MIDDLEWARE = [
@@ -67,6 +69,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.TimeZoneMiddleware",
+    "accounts.middleware.RequireTwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "attunement_site.urls"
@@ -167,6 +170,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-rooms": {"task": "sharing.tasks.sweep_rooms", "schedule": 2.0},
     "materialise-series": {"task": "groups.tasks.materialise_series", "schedule": 3600.0},
+    "lift-suspensions": {"task": "moderation.tasks.lift_suspensions", "schedule": 300.0},
+    "erase-accounts": {"task": "accounts.tasks.erase_due_accounts", "schedule": 3600.0},
 }
 
 # Email: SMTP when EMAIL_HOST is set, otherwise printed to the console and saved under var/mail/.
@@ -224,6 +229,10 @@ ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
 }
+
+# Two-factor login (TOTP with recovery codes): open to everyone, required for staff and owners.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Attunement"
 
 # Internationalisation and time: stored in UTC, shown in each person's own zone.
 LANGUAGE_CODE = "en"

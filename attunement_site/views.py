@@ -9,6 +9,10 @@ def home(request):
     return render(request, "home.html")
 
 
+def privacy(request):
+    return render(request, "privacy.html")
+
+
 @never_cache
 async def healthz(request):
     components = await run_checks()

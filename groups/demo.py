@@ -19,16 +19,25 @@ WEEKLY_TITLE = "Weekly circle"
 
 
 @transaction.atomic
-def seed_community(*, facilitator, members, now=None) -> Community:
+def seed_community(*, owner, facilitator, members, now=None) -> Community:
     now = now or timezone.now()
     community = Community.objects.filter(slug=SLUG).first() or community_create(
-        owner=facilitator,
+        owner=owner,
         name="Demo circle",
         slug=SLUG,
         description="A practice circle for trying Attunement. Everyone here is a demo account.",
         visibility=Community.Visibility.LISTED,
         join_policy=Community.JoinPolicy.REQUEST,
         join_question="What brings you here?",
+    )
+    Membership.objects.update_or_create(
+        community=community,
+        user=facilitator,
+        defaults={
+            "state": Membership.State.ACTIVE,
+            "role": Membership.Role.FACILITATOR,
+            "accepted_agreements_version": community.agreements_version,
+        },
     )
     for member in members:
         Membership.objects.update_or_create(

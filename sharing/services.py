@@ -979,3 +979,24 @@ def sweep(*, now=None) -> int:
         if room_tick(call_id=call_id, now=now) is not None:
             changed += 1
     return changed
+
+
+def kick(*, call_id: int, user_id: int, now=None) -> None:
+    """A moderator or a ban removes someone from a room: their place goes, and their sockets close."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        try:
+            change = _load(call_id, now)
+        except Room.DoesNotExist:
+            return
+        me = next((p for p in change.participants.values() if p.user_id == user_id), None)
+        if me is not None and change.room.status != Room.Status.ENDED and me.state != Participant.State.REMOVED:
+            row = states.check_allowed("participant.remove", change.room.state, {states.SYSTEM})
+            _participant_remove(change, {"participant": me.pk})
+            _save(change, row, None)
+        transaction.on_commit(
+            lambda: broadcast.send(
+                broadcast.person_group(call_id, user_id),
+                {"type": "room.close", "code": "removed", "message": "You were removed from this call."},
+            )
+        )

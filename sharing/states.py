@@ -104,7 +104,7 @@ TABLE: tuple[Transition, ...] = (
     _row("order.set", OPEN, OPEN, {FACILITATOR}, "Arrange the order of the round."),
     _row("settings", OPEN, OPEN, {FACILITATOR}, "Admission, drop-ins, lock, order and talking stick."),
     _row("participant.admit", OPEN, OPEN, {FACILITATOR}, "Let someone in from the lobby."),
-    _row("participant.remove", OPEN, OPEN, {FACILITATOR}, "Remove someone from this call."),
+    _row("participant.remove", OPEN, OPEN, {FACILITATOR, SYSTEM}, "Remove someone from this call (or a ban does)."),
     _row("support.request", OPEN, OPEN, {SELF}, "Tell the facilitators privately that I need support."),
     _row("support.clear", OPEN, OPEN, {FACILITATOR}, "The facilitator has seen the request."),
     _row("presence.enter", OPEN, OPEN, {SYSTEM}, "Someone's socket connected."),

@@ -59,6 +59,25 @@ def make_person(email, *, display_name=None, password="attune-test-pw", verified
     return user
 
 
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def enable_two_factor(user, secret: str = TEST_TOTP_SECRET):
+    """Staff and community owners must have two-factor login; personas who are get it here."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    TOTP.activate(user, secret)
+    return user
+
+
+def totp_code(secret: str = TEST_TOTP_SECRET) -> str:
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+
+
 @pytest.fixture
 def person(db):
     """A factory for people: person("name@example.com", time_zone="Europe/Berlin")."""
@@ -77,7 +96,7 @@ def outsider(db):
 
 @pytest.fixture
 def staff(db):
-    return make_person("staff@example.com", display_name="Staff", is_staff=True, is_superuser=True)
+    return enable_two_factor(make_person("staff@example.com", display_name="Staff", is_staff=True, is_superuser=True))
 
 
 @pytest.fixture

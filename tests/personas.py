@@ -10,7 +10,7 @@ from django.utils import timezone
 from groups.models import Call, Community, Membership
 from groups.services.communities import community_create
 from groups.services.formats import format_default
-from tests.conftest import make_person
+from tests.conftest import enable_two_factor, make_person
 
 
 @dataclass
@@ -63,7 +63,7 @@ def _join(community, user, role, state, accepted=True):
 
 
 def build_circle() -> Circle:
-    owner = make_person("owner@example.com", display_name="Olive", time_zone="Europe/Berlin")
+    owner = enable_two_factor(make_person("owner@example.com", display_name="Olive", time_zone="Europe/Berlin"))
     community = community_create(owner=owner, name="Hands at rest", slug="hands-at-rest", description="A circle.")
     facilitator = make_person("fac@example.com", display_name="Fran", time_zone="Europe/Berlin")
     co_facilitator = make_person("cofac@example.com", display_name="Cody", time_zone="Europe/London")
@@ -71,7 +71,7 @@ def build_circle() -> Circle:
     pending = make_person("pending@example.com", display_name="Pat")
     banned = make_person("banned@example.com", display_name="Bea")
     outsider = make_person("outsider@example.com", display_name="Olu")
-    staff = make_person("staff@example.com", display_name="Sta", is_staff=True, is_superuser=True)
+    staff = enable_two_factor(make_person("staff@example.com", display_name="Sta", is_staff=True, is_superuser=True))
     _join(community, facilitator, Membership.Role.FACILITATOR, Membership.State.ACTIVE)
     _join(community, co_facilitator, Membership.Role.FACILITATOR, Membership.State.ACTIVE)
     _join(community, member, Membership.Role.MEMBER, Membership.State.ACTIVE)

@@ -93,6 +93,7 @@ class Membership(models.Model):
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
     join_answer = models.TextField(_("answer to the join question"), max_length=1000, blank=True)
     accepted_agreements_version = models.PositiveIntegerField(null=True, blank=True)
+    banned_until = models.DateTimeField(null=True, blank=True)  # a suspension ends then; empty: a ban
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

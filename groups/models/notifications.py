@@ -21,6 +21,8 @@ class Notification(models.Model):
         JOIN_REQUESTED = "join_requested", _("Join request")
         JOIN_APPROVED = "join_approved", _("Join request approved")
         JOIN_DECLINED = "join_declined", _("Join request declined")
+        REPORT_HANDLED = "report_handled", _("Report handled")
+        MODERATION_WARNING = "moderation_warning", _("A reminder of the agreements")
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")

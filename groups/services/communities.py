@@ -8,16 +8,21 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.middleware import forget_two_factor
+from attunement_site import ratelimit
 from groups import permissions
 from groups.models import RSVP, Agreement, Community, Invite, Membership
 from groups.models.communities import DEFAULT_AGREEMENTS
 from groups.services import notify, reminders
+from moderation.audit import record
 
 Role = Membership.Role
 State = Membership.State
 
 INVITE_MAX_DAYS = 90
 INVITE_MAX_USES = 100
+INVITES_PER_HOUR = 30
+JOIN_REQUESTS_PER_HOUR = 10
 
 
 def community_create(
@@ -55,6 +60,7 @@ def community_create(
                 state=State.ACTIVE,
                 accepted_agreements_version=1,
             )
+            forget_two_factor(owner.pk)  # owners need two-factor login
     except IntegrityError:
         raise ValidationError({"slug": [_("Another community already uses this web address.")]}) from None
     return community
@@ -144,6 +150,10 @@ def membership_join(*, community: Community, user, answer: str = "") -> Membersh
             membership.save(update_fields=["join_answer", "updated_at"])
         return membership
     policy = community.join_policy
+    if policy == Community.JoinPolicy.REQUEST and not ratelimit.allow(
+        f"join:{user.pk}", limit=JOIN_REQUESTS_PER_HOUR, period=3600
+    ):
+        raise ValidationError(_("You have asked to join several communities in the last hour. Please wait a little."))
     if policy == Community.JoinPolicy.INVITE:
         raise ValidationError(_("This community is by invitation only. Ask a facilitator for an invite link."))
     state = State.ACTIVE if policy == Community.JoinPolicy.OPEN else State.PENDING
@@ -172,6 +182,7 @@ def membership_approve(*, membership: Membership, actor) -> Membership:
     membership.refresh_from_db()
     if updated:
         notify.join_decided(user_id=membership.user_id, community=membership.community, approved=True)
+        record(actor=actor, action="member.approve", subject=membership.user, community=membership.community)
     return membership
 
 
@@ -182,6 +193,7 @@ def membership_decline(*, membership: Membership, actor) -> None:
     deleted, _ignored = Membership.objects.filter(pk=membership.pk, state=State.PENDING).delete()
     if deleted:
         notify.join_decided(user_id=membership.user_id, community=membership.community, approved=False)
+        record(actor=actor, action="member.decline", subject=membership.user, community=membership.community)
 
 
 def _cancel_future_rsvps(*, community, user, now):
@@ -233,6 +245,7 @@ def membership_remove(*, membership: Membership, actor, now=None) -> Membership:
     membership.save(update_fields=["state", "role", "updated_at"])
     permissions.forget_membership(membership.user, community)
     _cancel_future_rsvps(community=community, user=membership.user, now=now or timezone.now())
+    record(actor=actor, action="member.remove", subject=membership.user, community=community)
     return membership
 
 
@@ -247,9 +260,12 @@ def membership_set_role(*, membership: Membership, actor, role: str) -> Membersh
         raise ValidationError(_("Only active members can be given a role."))
     if membership.is_owner and role != Role.OWNER and _active_owner_count(community) == 1:
         raise ValidationError(_("A community needs at least one owner."))
+    previous = membership.role
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
     permissions.forget_membership(membership.user, community)
+    record(actor=actor, action="member.role", subject=membership.user, community=community, old=previous, new=role)
+    forget_two_factor(membership.user_id)
     return membership
 
 
@@ -264,6 +280,8 @@ def invite_create(
         errors["max_uses"] = [_("An invite can be used by 1 to %(max)s people.") % {"max": INVITE_MAX_USES}]
     if errors:
         raise ValidationError(errors)
+    if not ratelimit.allow(f"invite:{community.pk}", limit=INVITES_PER_HOUR, period=3600):
+        raise ValidationError(_("Many invite links were made in the last hour. Please wait a little."))
     now = now or timezone.now()
     return Invite.objects.create(
         community=community,

@@ -55,3 +55,11 @@ def join_requested(membership: Membership):
 
 def join_decided(*, user_id: int, community: Community, approved: bool):
     return _write(Kind.JOIN_APPROVED if approved else Kind.JOIN_DECLINED, [user_id], community=community)
+
+
+def report_handled(*, reporter_id: int, community: Community | None):
+    return _write(Kind.REPORT_HANDLED, [reporter_id], community=community)
+
+
+def moderation_warning(*, user_id: int, community: Community | None):
+    return _write(Kind.MODERATION_WARNING, [user_id], community=community)

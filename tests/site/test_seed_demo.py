@@ -14,10 +14,10 @@ def test_seed_demo_creates_verified_demo_people_and_is_idempotent(capsys):
     call_command("seed_demo")
     second = {user.email: user.pk for user in User.objects.all()}
 
-    expected = {"facilitator@example.com"} | {f"member{n}@example.com" for n in range(1, 6)}
+    expected = {"owner@example.com", "facilitator@example.com"} | {f"member{n}@example.com" for n in range(1, 6)}
     assert set(first) == expected
     assert first == second
-    assert EmailAddress.objects.filter(verified=True, primary=True).count() == 6
+    assert EmailAddress.objects.filter(verified=True, primary=True).count() == 7
     member = User.objects.get(email="member1@example.com")
     assert member.check_password("attune-demo")
     assert "attune-demo" in capsys.readouterr().out
@@ -30,4 +30,4 @@ def test_seed_demo_refuses_when_debug_is_off_unless_forced():
         call_command("seed_demo")
     assert not User.objects.exists()
     call_command("seed_demo", "--force")
-    assert User.objects.count() == 6
+    assert User.objects.count() == 7

@@ -16,11 +16,13 @@ class Command(BaseCommand):
             raise CommandError("seed_demo creates accounts with a published password; DEBUG is off, so use --force.")
         people = demo.seed_people()
         community = groups_demo.seed_community(
+            owner=people[demo.OWNER_EMAIL],
             facilitator=people[demo.FACILITATOR_EMAIL],
             members=[people[email] for email in demo.MEMBER_EMAILS],
         )
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"Facilitator: {demo.FACILITATOR_EMAIL}")
+        self.stdout.write(f"Community owner (asked to set up two-factor login): {demo.OWNER_EMAIL}")
         self.stdout.write(f"Members: {', '.join(demo.MEMBER_EMAILS)}")
         self.stdout.write(f"Password for all of them: {demo.DEMO_PASSWORD}")
         self.stdout.write(f"Community: {settings.SITE_URL}{community.get_absolute_url()}")
