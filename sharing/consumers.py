@@ -171,6 +171,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 broadcast.person_group(self.call_id, ticket["sharer_user_id"]),
                 {"type": "room.relay", "message": ticket["message"]},
             )
+        elif kind == "support.message":
+            private = await db(relays.support_message)(
+                call_id=self.call_id, user=self.user, text=message["text"], to=message.get("to")
+            )
+            for user_id in set(private["recipients"]) | {self.user.pk}:
+                await self.channel_layer.group_send(
+                    broadcast.person_group(self.call_id, user_id), {"type": "room.relay", "message": private["message"]}
+                )
         elif kind == "reflection.show":
             shown = await db(relays.reflection_show)(
                 call_id=self.call_id,

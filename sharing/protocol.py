@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 MAX_FRAME_BYTES = 4096
 MAX_SHARE_TEXT = 2000
 MAX_REFLECTION_TEXT = 280
+MAX_SUPPORT_TEXT = 1000
 
 _version = {"type": "integer", "minimum": 1}
 _participant = {"type": "integer", "minimum": 1}
@@ -63,6 +64,11 @@ CLIENT: dict[str, dict] = {
         },
         ("id", "from", "text", "sig"),
     ),
+    "support.message": _message(
+        "support.message",
+        {"text": {"type": "string", "minLength": 1, "maxLength": MAX_SUPPORT_TEXT}, "to": _participant},
+        ("text",),
+    ),
     "reflection.done": _message("reflection.done"),
     "reflections.end": _message("reflections.end", {"version": _version}),
     "order.set": _message(
@@ -88,7 +94,7 @@ CLIENT: dict[str, dict] = {
 
 # The client messages that are room actions in sharing.states (the others are transport or relays).
 TRANSPORT = {"ping", "sync", "tick"}
-RELAYS = {"share.text", "reflection.send", "reflection.show"}
+RELAYS = {"share.text", "reflection.send", "reflection.show", "support.message"}
 ACTIONS = set(CLIENT) - TRANSPORT - RELAYS
 
 _time = {"type": ["string", "null"]}
@@ -204,6 +210,11 @@ SERVER: dict[str, dict] = {
             "sig": {"type": "string"},
         },
         ("id", "from", "text", "sig"),
+    ),
+    "support.message": _message(
+        "support.message",
+        {"version": _nullable_int, "from": _participant, "to": _nullable_int, "text": {"type": "string"}},
+        ("from", "text"),
     ),
     "reflection.shown": _message(
         "reflection.shown",

@@ -79,3 +79,27 @@ def reflection_show(*, call_id: int, user, reflection_id: str, sender: int, text
     if not constant_time_compare(sig, _signature(room, reflection_id, sender, text)):
         raise RoomError("invalid", "That reflection was not sent to you in this share.")
     return {"type": "reflection.shown", "version": room.version, "from": sender, "text": text}
+
+
+def support_message(*, call_id: int, user, text: str, to: int | None) -> dict:
+    """A private message between a person who asked for support and the call's facilitators.
+
+    A facilitator writes to one participant; a participant who asked for support writes to all the
+    facilitators in the room. Returns who receives it and the message; nothing is stored.
+    """
+    room, me = _room_and_me(call_id, user)
+    people = {p.pk: p for p in Participant.objects.filter(room=room, state=Participant.State.ADMITTED)}
+    if me.is_facilitator:
+        target = people.get(to or 0)
+        if target is None or target.pk == me.pk:
+            raise RoomError("unknown_participant", "That person is not in this call.")
+        recipients = [target.user_id, *(p.user_id for p in people.values() if p.is_facilitator and p.pk != me.pk)]
+    else:
+        if not me.needs_support:
+            raise RoomError("not_allowed", "Use “I need support” first; then you can write to the facilitators.")
+        recipients = [p.user_id for p in people.values() if p.is_facilitator]
+        to = None
+    return {
+        "recipients": recipients,
+        "message": {"type": "support.message", "version": room.version, "from": me.pk, "to": to, "text": text},
+    }

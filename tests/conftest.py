@@ -105,3 +105,26 @@ def circle(db):
     from tests.personas import build_circle
 
     return build_circle()
+
+
+@pytest.fixture(scope="session")
+def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One web process for the whole session, on the test database."""
+    from tests.processes import WebServer, server_environment
+
+    var_dir = tmp_path_factory.mktemp("server-var")
+    with django_db_blocker.unblock():
+        env = server_environment(var_dir)
+    server = WebServer(env, var_dir)
+    try:
+        server.wait_ready()
+        server.var_dir = var_dir
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def site(live_server_process, transactional_db):
+    """The live site with an empty database that this test fills and commits."""
+    return live_server_process

@@ -5,8 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import WebServer, server_environment
-
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -40,27 +38,6 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="session")
-def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory):
-    """One web process for the whole session, on the test database."""
-    var_dir = tmp_path_factory.mktemp("server-var")
-    with django_db_blocker.unblock():
-        env = server_environment(var_dir)
-    server = WebServer(env, var_dir)
-    try:
-        server.wait_ready()
-        server.var_dir = var_dir
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def site(live_server_process, transactional_db):
-    """The live site with an empty database that this test fills and commits."""
-    return live_server_process
 
 
 @pytest.fixture

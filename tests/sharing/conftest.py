@@ -10,6 +10,7 @@ from groups.models import Call
 from groups.services.rsvps import rsvp_set
 from sharing import services
 from sharing.errors import RoomError
+from tests.sharing.sockets import sockets  # noqa: F401 (a fixture for the socket tests)
 
 
 @dataclass(eq=False)

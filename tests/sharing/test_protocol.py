@@ -21,7 +21,11 @@ def test_every_message_and_every_room_action_is_documented():
     for name in [*protocol.CLIENT, *protocol.SERVER]:
         assert f"`{name}`" in body, name
     client_actions = {row.action for row in states.TABLE} - {
-        "deadline", "speaker.away", "presence.enter", "presence.leave", "facilitator.takeover"
+        "deadline",
+        "speaker.away",
+        "presence.enter",
+        "presence.leave",
+        "facilitator.takeover",
     }
     assert client_actions == protocol.ACTIONS
 

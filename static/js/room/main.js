@@ -120,6 +120,10 @@ function receive(message) {
     speak(message.text);
     return;
   }
+  if (message.type === "support.message") {
+    receiveSupport(message);
+    return;
+  }
   if (message.type === "reflection.shown") {
     const from = person(state, message.from);
     const item = document.createElement("li");
@@ -129,6 +133,74 @@ function receive(message) {
     announcer.say(fmt("%(name)s reflected: %(text)s", { name: from ? from.name : t("A listener"), text: message.text }));
     speak(message.text);
   }
+}
+
+// Support: a private exchange between someone who asked for it and the facilitators.
+
+const supportThreads = new Map(); // participant id -> messages, only in this page's memory
+
+function supportLine(message) {
+  const item = document.createElement("li");
+  const author = person(state, message.from);
+  item.textContent = `${author ? author.name : t("Someone")}: ${message.text}`;
+  return item;
+}
+
+function receiveSupport(message) {
+  if (state.you.facilitator) {
+    const other = message.to ?? message.from;
+    const thread = supportThreads.get(other) || [];
+    thread.push(message);
+    supportThreads.set(other, thread);
+    renderSupportThreads();
+    if (message.from !== state.you.participant) {
+      const author = person(state, message.from);
+      announcer.say(fmt("A private message from %(name)s", { name: author ? author.name : "" }));
+    }
+  }
+  if (message.from === state.you.participant && state.you.facilitator) return;
+  if (!state.you.facilitator || message.to === state.you.participant) {
+    $("support-messages").append(supportLine(message));
+    if (message.from !== state.you.participant) announcer.say(t("A private message from the facilitators"));
+  }
+}
+
+function renderSupportThreads() {
+  const area = $("support-threads");
+  if (!area) return;
+  const asking = state.participants.filter((p) => p.needs_support || supportThreads.has(p.id));
+  $("support-requests").hidden = asking.length === 0;
+  area.replaceChildren(
+    ...asking.map((p) => {
+      const box = document.createElement("div");
+      box.className = "support-thread";
+      const title = document.createElement("h4");
+      title.textContent = p.name;
+      const list = document.createElement("ul");
+      for (const message of supportThreads.get(p.id) || []) list.append(supportLine(message));
+      const form = document.createElement("form");
+      const id = `support-to-${p.id}`;
+      const label = document.createElement("label");
+      label.htmlFor = id;
+      label.textContent = fmt("Write privately to %(name)s", { name: p.name });
+      const input = document.createElement("textarea");
+      input.id = id;
+      input.maxLength = 1000;
+      input.rows = 2;
+      const send = document.createElement("button");
+      send.type = "submit";
+      send.className = "button small";
+      send.textContent = t("Send privately");
+      form.append(label, input, send);
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const text = input.value.trim();
+        if (text && connection.send({ type: "support.message", to: p.id, text })) input.value = "";
+      });
+      box.append(title, list, form);
+      return box;
+    }),
+  );
 }
 
 // Rendering
@@ -147,7 +219,15 @@ function render() {
   renderCircle($("circle"), state);
   renderSpeaker();
   renderControls();
-  if (you.facilitator) renderFacilitator();
+  if (you.facilitator) {
+    renderFacilitator();
+    renderSupportThreads();
+  }
+  const self = me();
+  if (self?.needs_support) {
+    $("support-panel").hidden = false;
+    $("btn-support").setAttribute("aria-expanded", "true");
+  }
   tick();
 }
 
@@ -523,6 +603,21 @@ document.addEventListener("keydown", (event) => {
 });
 
 $("leave-link").addEventListener("click", () => connection.close());
+
+$("btn-support").addEventListener("click", () => {
+  const panel = $("support-panel");
+  panel.hidden = false;
+  $("btn-support").setAttribute("aria-expanded", "true");
+  if (!me()?.needs_support) connection.send({ type: "support.request" });
+  $("support-input").focus();
+});
+
+$("support-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = $("support-input");
+  const text = input.value.trim();
+  if (text && connection.send({ type: "support.message", text })) input.value = "";
+});
 
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") {

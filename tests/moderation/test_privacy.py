@@ -1,0 +1,97 @@
+"""Export and deletion, end to end; after erasure no personal data remains in any table."""
+
+import json
+from datetime import timedelta
+
+from django.apps import apps
+from django.db import models
+from django.utils import timezone
+
+from accounts import privacy
+from groups.services.rsvps import rsvp_set
+from moderation.services import report_create
+from sharing import services as room
+from tests.conftest import make_person
+
+SECRET_EMAIL = "rowan.unique.zz@example.com"
+SECRET_NAME = "Rowan Quillfeather"
+
+
+def test_download_my_data_lists_everything_we_hold(client, circle):
+    call = circle.call(starts_in=timedelta(minutes=5))
+    rsvp_set(call_id=call.pk, user=circle.member, going=True)
+    room.room_enter(call_id=call.pk, user=circle.member)
+    report_create(reporter=circle.member, subject=circle.pending, reason="spam", community=circle.community, note="Ads")
+    client.force_login(circle.member)
+    response = client.get("/accounts/data/export.json")
+    assert response["Content-Disposition"] == 'attachment; filename="attunement-my-data.json"'
+    data = json.loads(response.content)
+    assert data["profile"]["email"] == "member@example.com"
+    assert data["profile"]["accommodations"]["extra_time"] == "1"
+    assert [m["community"] for m in data["memberships"]] == ["Hands at rest"]
+    assert data["rsvps"][0]["status"] == "going"
+    assert data["attendance"][0]["call"] == call.title
+    assert data["reports_made"][0]["note"] == "Ads"
+    assert any(email["kind"] == "reminder_day" for email in data["emails"])
+
+
+def test_deleting_waits_seven_days_and_logging_in_cancels_it(client, circle):
+    client.force_login(circle.member)
+    response = client.post("/accounts/data/delete/", {"password": "attune-test-pw"})
+    assert response.status_code == 302
+    circle.member.refresh_from_db()
+    assert circle.member.deletion_requested_at is not None
+    assert privacy.erase_due(now=timezone.now() + timedelta(days=6)) == 0
+    client.post("/accounts/login/", {"login": "member@example.com", "password": "attune-test-pw"})
+    circle.member.refresh_from_db()
+    assert circle.member.deletion_requested_at is None
+
+
+def test_a_wrong_password_deletes_nothing(client, circle):
+    client.force_login(circle.member)
+    client.post("/accounts/data/delete/", {"password": "wrong"})
+    circle.member.refresh_from_db()
+    assert circle.member.deletion_requested_at is None
+
+
+def test_after_erasure_no_personal_data_remains_in_any_table(circle):
+    rowan = make_person(SECRET_EMAIL, display_name=SECRET_NAME, time_zone="Pacific/Chatham")
+    circle.add_member  # noqa: B018 (the circle exists; Rowan joins it below)
+    from groups.models import Membership
+
+    Membership.objects.create(
+        community=circle.community,
+        user=rowan,
+        state="active",
+        accepted_agreements_version=1,
+        join_answer=f"I am {SECRET_NAME}",
+    )
+    call = circle.call(starts_in=timedelta(minutes=5))
+    rsvp_set(call_id=call.pk, user=rowan, going=True)
+    room.room_enter(call_id=call.pk, user=rowan)
+    report_create(reporter=rowan, subject=circle.member, reason="other", community=circle.community, note=SECRET_NAME)
+    rowan.reset_calendar_token()
+    privacy.request_deletion(user=rowan, now=timezone.now() - timedelta(days=8))
+    assert privacy.erase_due() == 1
+
+    needles = [SECRET_EMAIL, SECRET_NAME, "Quillfeather", "Pacific/Chatham"]
+    found = []
+    for model in apps.get_models():
+        text_fields = [
+            f.name
+            for f in model._meta.get_fields()
+            if isinstance(f, models.CharField | models.TextField | models.JSONField | models.EmailField)
+        ]
+        if not text_fields:
+            continue
+        for row in model.objects.all().values(*text_fields):
+            for field, value in row.items():
+                if value is not None and any(needle.lower() in str(value).lower() for needle in needles):
+                    found.append(f"{model._meta.label}.{field}")
+    assert found == [], f"personal data left after erasure in: {found}"
+    rowan.refresh_from_db()
+    assert rowan.is_active is False and not rowan.has_usable_password()
+    # Attendance stays, in aggregate: the call still counts one person in it.
+    from sharing.models import Participant
+
+    assert Participant.objects.filter(room_id=call.pk, user=rowan).count() == 1
