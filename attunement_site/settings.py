@@ -122,7 +122,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX, "capacity": 500, "expiry": 30},
+            "CONFIG": {
+                # redis-py times out reads after 5 s by default, as long as the layer's blocking read
+                # waits for a message: an idle process would lose its consumers every 5 seconds.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 1000}],
+                "prefix": CHANNEL_LAYER_PREFIX,
+                "capacity": 500,
+                "expiry": 30,
+            },
         }
     }
     CACHES = {
@@ -295,6 +302,24 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# Audio: STUN/TURN servers for WebRTC. ICE_SERVERS is JSON (as RTCPeerConnection takes it) or a
+# comma-separated list of stun:/turn: URLs. TURN_SECRET mints short-lived TURN credentials for
+# TURN_URLS (coturn's use-auth-secret). With none of them, host candidates work on one network.
+_ice = env.str("ICE_SERVERS", "")
+if _ice.startswith("["):
+    ICE_SERVERS = env.json("ICE_SERVERS")
+    if not isinstance(ICE_SERVERS, list) or not all(isinstance(s, dict) and "urls" in s for s in ICE_SERVERS):
+        raise ImproperlyConfigured('ICE_SERVERS must be a JSON list of objects with "urls".')
+else:
+    ICE_SERVERS = [{"urls": url} for url in env.list("ICE_SERVERS", [])]
+for _server in ICE_SERVERS:
+    for _url in [_server["urls"]] if isinstance(_server["urls"], str) else _server["urls"]:
+        if not str(_url).startswith(("stun:", "stuns:", "turn:", "turns:")):
+            raise ImproperlyConfigured(f"ICE_SERVERS has {_url!r}, which is not a stun: or turn: URL.")
+TURN_SECRET = env.str("TURN_SECRET", "")
+TURN_URLS = env.list("TURN_URLS", [])
+TURN_TTL_SECONDS = env.int("TURN_TTL_SECONDS", 6 * 3600, minimum=60, maximum=7 * 24 * 3600)
 
 LOG_LEVEL = env.choice("LOG_LEVEL", {"DEBUG", "INFO", "WARNING", "ERROR"}, "INFO")
 LOGGING = {

@@ -10,7 +10,7 @@ from collections import deque
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from sharing import broadcast, protocol, relays, services, snapshots
+from sharing import broadcast, ice, protocol, relays, services, snapshots
 from sharing.errors import RoomError
 
 RATE_WINDOW_SECONDS = 5
@@ -63,6 +63,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.facilitator = participant.is_facilitator or self.user.is_staff
         self.last_heartbeat = time.monotonic()
         await self.send_snapshot(await db(services.current_snapshot)(call_id=self.call_id))
+        await self.send_json({"type": "ice", **ice.servers_for(self.user.pk)})
 
     async def join_group(self, group):
         await self.channel_layer.group_add(group, self.channel_name)
@@ -123,7 +124,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             elif kind == "sync":
                 await self.send_snapshot(await db(services.current_snapshot)(call_id=self.call_id), again=True)
             elif kind == "tick":
-                await db(services.room_tick)(call_id=self.call_id)
+                await db(services.room_tick)(call_id=self.call_id, seen_version=message.get("version"))
             elif kind in protocol.RELAYS:
                 await self.on_relay(message)
             else:
@@ -170,6 +171,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_send(
                 broadcast.person_group(self.call_id, ticket["sharer_user_id"]),
                 {"type": "room.relay", "message": ticket["message"]},
+            )
+        elif kind in protocol.SIGNALS:
+            sender, recipient = await db(relays.signal)(call_id=self.call_id, user=self.user, to=message["to"])
+            relayed = {key: value for key, value in message.items() if key != "to"}
+            relayed["from"] = sender
+            await self.channel_layer.group_send(
+                broadcast.person_group(self.call_id, recipient), {"type": "room.relay", "message": relayed}
             )
         elif kind == "support.message":
             private = await db(relays.support_message)(

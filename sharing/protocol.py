@@ -9,6 +9,9 @@ import json
 from jsonschema import Draft202012Validator
 
 MAX_FRAME_BYTES = 4096
+MAX_SIGNAL_FRAME_BYTES = 16384  # a session description with video can be larger than other frames
+MAX_SDP = 15000
+SIGNALS = {"rtc.offer", "rtc.answer", "rtc.ice"}
 MAX_SHARE_TEXT = 2000
 MAX_REFLECTION_TEXT = 280
 MAX_SUPPORT_TEXT = 1000
@@ -90,11 +93,39 @@ CLIENT: dict[str, dict] = {
     "participant.remove": _message("participant.remove", {"participant": _participant}, ("participant",)),
     "support.request": _message("support.request"),
     "support.clear": _message("support.clear", {"participant": _participant}, ("participant",)),
+    "rtc.offer": _message(
+        "rtc.offer",
+        {"to": _participant, "sdp": {"type": "string", "pattern": "^v=0", "maxLength": MAX_SDP}},
+        ("to", "sdp"),
+    ),
+    "rtc.answer": _message(
+        "rtc.answer",
+        {"to": _participant, "sdp": {"type": "string", "pattern": "^v=0", "maxLength": MAX_SDP}},
+        ("to", "sdp"),
+    ),
+    "rtc.ice": _message(
+        "rtc.ice",
+        {
+            "to": _participant,
+            "candidate": {
+                "type": "object",
+                "properties": {
+                    "candidate": {"type": "string", "maxLength": 1000},
+                    "sdpMid": {"type": ["string", "null"], "maxLength": 64},
+                    "sdpMLineIndex": {"type": ["integer", "null"], "minimum": 0, "maximum": 64},
+                    "usernameFragment": {"type": ["string", "null"], "maxLength": 256},
+                },
+                "required": ["candidate"],
+                "additionalProperties": False,
+            },
+        },
+        ("to", "candidate"),
+    ),
 }
 
 # The client messages that are room actions in sharing.states (the others are transport or relays).
 TRANSPORT = {"ping", "sync", "tick"}
-RELAYS = {"share.text", "reflection.send", "reflection.show", "support.message"}
+RELAYS = {"share.text", "reflection.send", "reflection.show", "support.message", *SIGNALS}
 ACTIONS = set(CLIENT) - TRANSPORT - RELAYS
 
 _time = {"type": ["string", "null"]}
@@ -169,6 +200,7 @@ SERVER: dict[str, dict] = {
             "next": _nullable_int,
             "hands": {"type": "array", "items": _participant},
             "acting_facilitator": _nullable_int,
+            "floor": {"type": ["array", "null"], "items": _participant},
             "settings": {"type": "object"},
             "participants": {"type": "array", "items": _participant_view},
             "you": {
@@ -216,6 +248,17 @@ SERVER: dict[str, dict] = {
         {"version": _nullable_int, "from": _participant, "to": _nullable_int, "text": {"type": "string"}},
         ("from", "text"),
     ),
+    "rtc.offer": _message("rtc.offer", {"from": _participant, "sdp": {"type": "string"}}, ("from", "sdp")),
+    "rtc.answer": _message("rtc.answer", {"from": _participant, "sdp": {"type": "string"}}, ("from", "sdp")),
+    "rtc.ice": _message("rtc.ice", {"from": _participant, "candidate": {"type": "object"}}, ("from", "candidate")),
+    "ice": _message(
+        "ice",
+        {
+            "servers": {"type": "array", "items": {"type": "object"}},
+            "expires_at": {"type": ["string", "null"]},
+        },
+        ("servers",),
+    ),
     "reflection.shown": _message(
         "reflection.shown",
         {"version": _nullable_int, "from": _participant, "text": {"type": "string"}},
@@ -239,7 +282,7 @@ def parse_client(raw: str | bytes | None) -> dict:
     if raw is None:
         raise ProtocolError("malformed", "Send JSON text frames.")
     size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw)
-    if size > MAX_FRAME_BYTES:
+    if size > MAX_SIGNAL_FRAME_BYTES:
         raise ProtocolError("too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
     try:
         message = json.loads(raw)
@@ -247,6 +290,8 @@ def parse_client(raw: str | bytes | None) -> dict:
         raise ProtocolError("malformed", "That frame is not JSON.") from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise ProtocolError("malformed", "A message is a JSON object with a string `type`.")
+    if size > MAX_FRAME_BYTES and message["type"] not in {"rtc.offer", "rtc.answer"}:
+        raise ProtocolError("too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
     validator = _client_validators.get(message["type"])
     if validator is None:
         raise ProtocolError("unknown_type", "Unknown message type.")

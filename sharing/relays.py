@@ -103,3 +103,16 @@ def support_message(*, call_id: int, user, text: str, to: int | None) -> dict:
         "recipients": recipients,
         "message": {"type": "support.message", "version": room.version, "from": me.pk, "to": to, "text": text},
     }
+
+
+def signal(*, call_id: int, user, to: int) -> tuple[int, int]:
+    """WebRTC signalling between two admitted participants of the same room.
+
+    Returns (sender participant id, recipient user id); the server relays the payload and keeps
+    nothing. Anyone not admitted, or a target outside the room, is refused.
+    """
+    room, me = _room_and_me(call_id, user)
+    target = Participant.objects.filter(room=room, pk=to, state=Participant.State.ADMITTED).first()
+    if target is None or target.pk == me.pk:
+        raise RoomError("unknown_participant", "That person is not in this call.")
+    return me.pk, target.user_id

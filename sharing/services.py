@@ -48,6 +48,7 @@ class Change:
     actor_user: object | None = None
     actor: Participant | None = None
     events: list[dict] = field(default_factory=list)
+    loaded: dict[int, dict] = field(default_factory=dict)  # each participant's columns as read
 
     @property
     def segment(self) -> dict | None:
@@ -730,7 +731,29 @@ def _load(call_id: int, now: datetime) -> Change:
         room.speaker = participants.get(room.speaker_id)
     if room.reflector_id:
         room.reflector = participants.get(room.reflector_id)
-    return Change(room=room, call=call, now=now, participants=participants)
+    loaded = {pk: _columns(p) for pk, p in participants.items()}
+    return Change(room=room, call=call, now=now, participants=participants, loaded=loaded)
+
+
+# The participant columns a change may write. Only those that changed are written: heartbeats update
+# last_seen_at outside the room's lock, and writing back the value read here would undo them.
+PARTICIPANT_COLUMNS = (
+    "state",
+    "admitted_at",
+    "connected",
+    "last_seen_at",
+    "disconnected_at",
+    "round_status",
+    "hand_raised_at",
+    "resonated_turn",
+    "has_shared",
+    "turns_taken",
+    "needs_support",
+)
+
+
+def _columns(p: Participant) -> dict:
+    return {name: getattr(p, name) for name in PARTICIPANT_COLUMNS}
 
 
 def _roles(change: Change, user) -> set[str]:
@@ -758,22 +781,11 @@ def _save(change: Change, row: states.Transition, user) -> dict:
     room.version += 1
     room.wake_at = room.next_deadline()
     room.save()
-    Participant.objects.bulk_update(
-        list(change.participants.values()),
-        [
-            "state",
-            "admitted_at",
-            "connected",
-            "last_seen_at",
-            "disconnected_at",
-            "round_status",
-            "hand_raised_at",
-            "resonated_turn",
-            "has_shared",
-            "turns_taken",
-            "needs_support",
-        ],
-    )
+    for p in change.participants.values():
+        before = change.loaded.get(p.pk)
+        changed = {name: value for name, value in _columns(p).items() if before is None or before[name] != value}
+        if changed:
+            Participant.objects.filter(pk=p.pk).update(**changed)
     RoomEvent.objects.bulk_create(
         [
             RoomEvent(
@@ -860,10 +872,18 @@ def due_actions(change: Change) -> list[str]:
     return due
 
 
-def room_tick(*, call_id: int, now=None) -> dict | None:
+def room_tick(*, call_id: int, now=None, seen_version: int | None = None) -> dict | None:
     """Apply whatever is due now, once. A hundred simultaneous ticks produce one change: the row lock
-    makes them queue, and each re-reads the room before deciding. Returns the snapshot if it changed."""
+    makes them queue, and each re-reads the room before deciding. Returns the snapshot if it changed.
+
+    A nudge from a browser carries the version it saw; if the room has moved on since, someone else's
+    nudge was answered already, and this one returns at once without taking the lock.
+    """
     now = now or timezone.now()
+    if seen_version is not None:
+        head = Room.objects.filter(pk=call_id).values_list("version", flat=True).first()
+        if head is None or head > seen_version:
+            return None
     with transaction.atomic():
         try:
             change = _load(call_id, now)

@@ -54,6 +54,23 @@ def _next_up(room: Room, people: dict[int, Participant], hands: list[int], now) 
     return None
 
 
+def floor(room: Room, participants: list[Participant]) -> list[int] | None:
+    """Who may speak now, when the microphones follow the talking stick; None when anyone may.
+
+    The speaker has the floor during their turn, the person whose hand was taken during
+    reflections, and the facilitators always, to hold the space.
+    """
+    if not room.talking_stick or room.status not in {Room.Status.LIVE, Room.Status.PAUSED}:
+        return None
+    allowed = {p.pk for p in participants if p.is_facilitator and p.is_admitted}
+    phase = room.paused_phase if room.status == Room.Status.PAUSED else room.phase
+    if phase == Room.Phase.TURN and room.speaker_id:
+        allowed.add(room.speaker_id)
+    elif phase == Room.Phase.REFLECTIONS and room.reflector_id:
+        allowed.add(room.reflector_id)
+    return sorted(allowed)
+
+
 def build(room: Room, participants: list[Participant], now: datetime) -> dict:
     people = {p.pk: p for p in participants}
     visible = sorted(
@@ -101,6 +118,7 @@ def build(room: Room, participants: list[Participant], now: datetime) -> dict:
         "next": _next_up(room, people, hands, now),
         "hands": hands,
         "acting_facilitator": acting,
+        "floor": floor(room, participants),
         "settings": {
             "auto_admit": room.auto_admit,
             "allow_drop_ins": room.allow_drop_ins,

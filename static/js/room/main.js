@@ -4,6 +4,7 @@
 import { Announcer } from "./announcer.js";
 import { RoomConnection } from "./connection.js";
 import { Cues } from "./cues.js";
+import { MediaMesh } from "./media.js";
 import {
   activeTimer,
   clockText,
@@ -26,6 +27,13 @@ const readAloud = flag("readAloud") && "speechSynthesis" in window;
 
 let state = null;
 let previous = null;
+// The media mesh follows the room from the start (it receives sound once the person turns it on).
+const media = new MediaMesh({
+  send: (message) => connection.send(message),
+  onChange: (change) => renderAudio(change),
+  autoUnmute: flag("autoUnmute"),
+});
+window.attunementMedia = media;
 let nudgedFor = null;
 const warned = new Set();
 
@@ -33,6 +41,7 @@ const connection = new RoomConnection(root.dataset.socket, {
   onState: (snapshot) => {
     previous = state;
     state = snapshot;
+    media.update(state);
     render();
     narrate(previous, state);
     window.dispatchEvent(new CustomEvent("attunement:state", { detail: { version: state.version } }));
@@ -78,6 +87,14 @@ let typedSpoken = "";
 let typedSpeakTimer = null;
 
 function receive(message) {
+  if (message.type === "ice") {
+    media.setIceServers(message.servers);
+    return;
+  }
+  if (message.type.startsWith("rtc.")) {
+    media.signal(message);
+    return;
+  }
   if (message.type === "error") {
     if (message.code === "stale") connection.send({ type: "sync" });
     else announcer.say(message.message);
@@ -134,6 +151,80 @@ function receive(message) {
     speak(message.text);
   }
 }
+
+// Sound: the media mesh lives in media.js; this part only shows it and passes on choices.
+
+function startMedia(options) {
+  media.start(options).then(() => {
+    if (state) media.update(state);
+    renderAudio();
+  });
+}
+
+function renderAudio(change = {}) {
+  if (!state) return;
+  const status = media.status();
+  $("btn-audio-start").hidden = status.started && !status.micDenied && !status.listenOnly;
+  $("btn-audio-listen").hidden = status.started;
+  const mute = $("btn-mute");
+  mute.hidden = !status.started || status.listenOnly;
+  // A toggle with a steady name: pressed means the microphone is on.
+  mute.setAttribute("aria-pressed", String(!status.muted));
+  mute.setAttribute("aria-disabled", String(status.muted && !status.mayTalk));
+  $("btn-video").hidden = !status.started || status.listenOnly;
+  $("btn-video").setAttribute("aria-pressed", String(status.video));
+  $("audio-denied").hidden = !status.micDenied;
+  const note = $("audio-note");
+  const myFloor =
+    (state.phase === "turn" && state.turn?.speaker === state.you.participant) ||
+    (state.phase === "reflections" && state.turn?.reflector === state.you.participant);
+  if (status.talkingWhileMuted) note.textContent = t("You are talking while muted.");
+  else if (myFloor && status.muted && !status.listenOnly) note.textContent = t("Your turn: unmute when you are ready.");
+  else if (!status.mayTalk && !status.listenOnly) note.textContent = t("Microphones follow the turn: yours opens when it is your time.");
+  else if (!status.listenOnly && status.started) note.textContent = status.muted ? t("Your microphone is off.") : t("Your microphone is on.");
+  else if (status.listenOnly && status.started) note.textContent = t("Listening only.");
+  else note.textContent = "";
+  if (change.floorOpened && status.muted) announcer.say(t("Your turn: unmute when you are ready."));
+  const list = $("audio-peers");
+  list.replaceChildren(
+    ...status.peers.map((peer) => {
+      const who = person(state, peer.id);
+      const item = document.createElement("li");
+      item.dataset.participant = String(peer.id);
+      const name = document.createElement("span");
+      name.textContent = who ? who.name : "";
+      const note = document.createElement("span");
+      note.className = "peer-note";
+      if (peer.state === "failed" || peer.state === "disconnected") note.textContent = t("can't hear, reconnecting");
+      else if (peer.outOfTurn && state.you.facilitator) note.textContent = t("talking out of turn (not heard)");
+      else if (peer.speaking && peer.audible) note.textContent = t("speaking");
+      const id = `volume-${peer.id}`;
+      const label = document.createElement("label");
+      label.htmlFor = id;
+      label.className = "visually-hidden";
+      label.textContent = fmt("Volume of %(name)s", { name: who ? who.name : "" });
+      const slider = document.createElement("input");
+      slider.type = "range";
+      slider.id = id;
+      slider.min = "0";
+      slider.max = "100";
+      slider.step = "5";
+      slider.value = String(Math.round(peer.volume * 100));
+      slider.addEventListener("change", () => media.setVolume(peer.id, Number(slider.value) / 100));
+      item.append(name, note, label, slider);
+      return item;
+    }),
+  );
+}
+
+$("btn-audio-start").addEventListener("click", () => startMedia({ audio: true, video: false }));
+$("btn-audio-listen").addEventListener("click", () => startMedia({ audio: false, video: false }));
+$("btn-mute").addEventListener("click", () => {
+  const status = media.status();
+  if (!media.setMuted(!status.muted)) announcer.say(t("Microphones follow the turn: yours opens when it is your time."));
+  renderAudio();
+});
+$("btn-video").addEventListener("click", () => media.setVideo(!media.status().video));
 
 // Support: a private exchange between someone who asked for it and the facilitators.
 
@@ -544,8 +635,8 @@ function narrate(before, after) {
 
 function perform(type) {
   const needsVersion = ["turn.finish", "turn.extend", "turn.skip", "segment.next", "call.start"].includes(type);
-  if (needsVersion) connection.act(type);
-  else connection.send({ type });
+  const sent = needsVersion ? connection.act(type) : connection.send({ type });
+  if (!sent) announcer.say(t("Not connected right now. Please try again in a moment."));
 }
 
 root.addEventListener("click", (event) => {
@@ -589,7 +680,7 @@ panel?.addEventListener("change", (event) => {
   connection.send({ type: "settings", [input.dataset.setting]: value });
 });
 
-const SHORTCUTS = { d: "btn-done", p: "btn-pass", r: "btn-resonate", h: "btn-hand", t: "btn-type" };
+const SHORTCUTS = { d: "btn-done", p: "btn-pass", r: "btn-resonate", h: "btn-hand", t: "btn-type", m: "btn-mute" };
 document.addEventListener("keydown", (event) => {
   if (event.altKey || event.ctrlKey || event.metaKey) return;
   if (event.target.closest("input, textarea, select, [contenteditable]")) return;
@@ -602,7 +693,10 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-$("leave-link").addEventListener("click", () => connection.close());
+$("leave-link").addEventListener("click", () => {
+  media.close();
+  connection.close();
+});
 
 $("btn-support").addEventListener("click", () => {
   const panel = $("support-panel");

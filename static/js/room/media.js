@@ -1,0 +1,385 @@
+// The media layer: a peer-to-peer WebRTC mesh for audio (and optional small video).
+//
+// This module owns every RTCPeerConnection, track and audio element. The rest of the room talks
+// to it through one small interface, so that a selective forwarding unit (such as LiveKit) could
+// replace the mesh without touching the turn engine:
+//
+//   const media = new MediaMesh({ send, onChange })
+//   media.start({ audio, video })       ask for the microphone (and camera); or listen only
+//   media.update(snapshot)              follow the room: who is here, who holds the floor
+//   media.signal(message)               an rtc.offer / rtc.answer / rtc.ice from the server
+//   media.setIceServers(servers)        STUN/TURN servers, sent by the server on connect
+//   media.setMuted(muted)               the person's own mute button
+//   media.setVideo(on)                  camera on or off
+//   media.setVolume(participantId, v)   one listener's volume for one person (0..1)
+//   media.status()                      what the UI shows: peers, levels, warnings
+//   media.close()
+//
+// The turn logic never depends on media: a room works with every microphone denied.
+
+const AUDIO_MAX_BITRATE = 32000; // Opus at about 32 kbps per stream
+const VIDEO_MAX_BITRATE = 150000;
+const SPEAKING_LEVEL = 0.04;
+
+export class MediaMesh {
+  constructor({ send, onChange, autoUnmute = false }) {
+    this.send = send;
+    this.onChange = onChange || (() => {});
+    this.autoUnmute = autoUnmute;
+    this.iceServers = [];
+    this.me = null;
+    this.peers = new Map(); // participant id -> Peer
+    this.local = null; // MediaStream
+    this.listenOnly = true;
+    this.muted = true;
+    this.video = false;
+    this.floor = null; // null: anyone may speak; otherwise the ids holding the floor
+    this.lastSpeakerTurn = null;
+    this.volumes = new Map();
+    this.levels = new Map();
+    this.localLevel = 0;
+    this.context = null;
+    this.micDenied = false;
+    this.outOfTurn = new Set();
+    this.levelTimer = setInterval(() => this.measure(), 250);
+  }
+
+  // Starting
+
+  async start({ audio = true, video = false } = {}) {
+    this.context ??= new AudioContext();
+    await this.context.resume().catch(() => {});
+    this.started = true;
+    for (const peer of this.peers.values()) {
+      peer.audio?.play().catch(() => {});
+      if (peer.stream && !peer.analyser) this.watchLevel(peer.id, peer.stream);
+    }
+    if (!audio && !video) {
+      this.listenOnly = true;
+      this.renegotiateAll();
+      this.onChange();
+      return;
+    }
+    try {
+      this.local = await navigator.mediaDevices.getUserMedia({
+        audio: audio ? { echoCancellation: true, noiseSuppression: true, autoGainControl: true } : false,
+        video: video ? { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { max: 15 } } : false,
+      });
+      this.listenOnly = !audio;
+      this.video = Boolean(video);
+      this.micDenied = false;
+    } catch (error) {
+      this.local = null;
+      this.listenOnly = true;
+      this.micDenied = true;
+    }
+    this.applyFloor();
+    if (this.local) this.watchLocalLevel();
+    for (const peer of this.peers.values()) this.addLocalTracks(peer);
+    this.onChange();
+  }
+
+  setIceServers(servers) {
+    this.iceServers = servers || [];
+    for (const peer of this.peers.values()) peer.pc.setConfiguration({ iceServers: this.iceServers });
+  }
+
+  // Following the room
+
+  update(state) {
+    this.me = state.you.participant;
+    if (state.you.state !== "admitted" || state.status === "ended") {
+      for (const id of [...this.peers.keys()]) this.drop(id);
+      this.onChange();
+      return;
+    }
+    const present = state.participants.filter((p) => p.state === "admitted" && p.present && p.id !== this.me);
+    const wanted = new Set(present.map((p) => p.id));
+    for (const id of [...this.peers.keys()]) if (!wanted.has(id)) this.drop(id);
+    for (const p of present) if (!this.peers.has(p.id)) this.connect(p.id);
+    this.floor = state.floor;
+    const speaker = state.phase === "turn" && state.turn ? state.turn.speaker : state.turn?.reflector ?? null;
+    const turnKey = `${state.turn?.number ?? ""}:${state.phase}:${speaker ?? ""}`;
+    const floorOpened = turnKey !== this.lastSpeakerTurn && this.mayTalk(this.me) && speaker === this.me;
+    this.lastSpeakerTurn = turnKey;
+    if (floorOpened && this.autoUnmute && this.local) this.muted = false;
+    this.applyFloor();
+    this.onChange({ floorOpened });
+  }
+
+  mayTalk(id) {
+    return this.floor === null || this.floor === undefined || this.floor.includes(id);
+  }
+
+  // The talking stick: listeners' outgoing audio is disabled (the track, not a renegotiation),
+  // and receivers ignore tracks from anyone who does not hold the floor.
+  applyFloor() {
+    const allowed = this.mayTalk(this.me);
+    if (!allowed) this.muted = true;
+    for (const track of this.local?.getAudioTracks() || []) track.enabled = allowed && !this.muted;
+    for (const [id, peer] of this.peers) {
+      peer.audible = this.mayTalk(id);
+      if (peer.audio) peer.audio.muted = !peer.audible;
+      if (peer.audio) peer.audio.volume = this.volumes.get(id) ?? 1;
+    }
+  }
+
+  setMuted(muted) {
+    if (!muted && !this.mayTalk(this.me)) return false;
+    this.muted = muted;
+    this.applyFloor();
+    this.onChange();
+    return true;
+  }
+
+  async setVideo(on) {
+    if (on === this.video) return;
+    if (on) {
+      try {
+        const camera = await navigator.mediaDevices.getUserMedia({
+          video: { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { max: 15 } },
+        });
+        this.local ??= new MediaStream();
+        for (const track of camera.getVideoTracks()) this.local.addTrack(track);
+        this.video = true;
+      } catch {
+        this.video = false;
+      }
+    } else {
+      for (const track of this.local?.getVideoTracks() || []) {
+        track.stop();
+        this.local.removeTrack(track);
+      }
+      this.video = false;
+    }
+    for (const peer of this.peers.values()) this.addLocalTracks(peer);
+    this.onChange();
+  }
+
+  setVolume(id, volume) {
+    this.volumes.set(id, Math.max(0, Math.min(1, volume)));
+    this.applyFloor();
+  }
+
+  // Peers, with the "perfect negotiation" pattern: the peer with the larger id is polite.
+
+  connect(id) {
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const peer = {
+      id,
+      pc,
+      polite: this.me > id,
+      makingOffer: false,
+      ignoreOffer: false,
+      audio: null,
+      video: null,
+      audible: this.mayTalk(id),
+      state: "new",
+      restarts: 0,
+      senders: new Map(),
+    };
+    this.peers.set(id, peer);
+    pc.onnegotiationneeded = async () => {
+      try {
+        peer.makingOffer = true;
+        await pc.setLocalDescription();
+        // In a glare the implicit description may be an answer: send it as what it is.
+        const kind = pc.localDescription.type === "answer" ? "rtc.answer" : "rtc.offer";
+        this.send({ type: kind, to: id, sdp: pc.localDescription.sdp });
+      } catch {
+        // a failed offer is retried by the next negotiationneeded event
+      } finally {
+        peer.makingOffer = false;
+      }
+    };
+    pc.onicecandidate = ({ candidate }) => {
+      if (candidate) this.send({ type: "rtc.ice", to: id, candidate: candidate.toJSON() });
+    };
+    pc.ontrack = ({ track, streams }) => {
+      const stream = streams[0] || new MediaStream([track]);
+      if (track.kind === "audio") {
+        peer.audio ??= new Audio();
+        peer.audio.autoplay = true;
+        peer.audio.srcObject = stream;
+        peer.audio.muted = !peer.audible;
+        peer.audio.play().catch(() => {});
+        peer.stream = stream;
+        this.watchLevel(id, stream);
+      } else {
+        peer.videoStream = stream;
+      }
+      this.onChange();
+    };
+    pc.onconnectionstatechange = () => {
+      peer.state = pc.connectionState;
+      if (pc.connectionState === "failed" && peer.restarts < 5) {
+        peer.restarts += 1;
+        pc.restartIce();
+      }
+      if (pc.connectionState === "connected") peer.restarts = 0;
+      this.onChange();
+    };
+    this.addLocalTracks(peer);
+    if (!this.local || this.listenOnly) {
+      // Listen-only: still receive audio.
+      if (!pc.getTransceivers().some((t) => t.receiver.track?.kind === "audio")) {
+        pc.addTransceiver("audio", { direction: "recvonly" });
+      }
+    }
+  }
+
+  addLocalTracks(peer) {
+    if (!this.local) return;
+    for (const track of this.local.getTracks()) {
+      if (peer.senders.has(track.id)) continue;
+      const sender = peer.pc.addTrack(track, this.local);
+      peer.senders.set(track.id, sender);
+      const parameters = sender.getParameters();
+      parameters.encodings = [{ maxBitrate: track.kind === "audio" ? AUDIO_MAX_BITRATE : VIDEO_MAX_BITRATE }];
+      sender.setParameters(parameters).catch(() => {});
+    }
+    for (const [trackId, sender] of peer.senders) {
+      if (!this.local.getTracks().some((t) => t.id === trackId)) {
+        peer.pc.removeTrack(sender);
+        peer.senders.delete(trackId);
+      }
+    }
+  }
+
+  renegotiateAll() {
+    for (const peer of this.peers.values()) this.addLocalTracks(peer);
+  }
+
+  async signal(message) {
+    // The server relays signals only between admitted participants of this room, so a signal from
+    // someone this page has not seen yet (its snapshot is a moment behind) starts their connection.
+    if (!this.peers.has(message.from) && this.me !== null) this.connect(message.from);
+    const peer = this.peers.get(message.from);
+    if (!peer) return;
+    // One signal at a time per peer, in the order they came: a candidate must not overtake the
+    // description it belongs to.
+    peer.chain = (peer.chain || Promise.resolve()).then(() => this.handleSignal(peer, message));
+    await peer.chain;
+  }
+
+  async handleSignal(peer, message) {
+    const pc = peer.pc;
+    try {
+      if (message.type === "rtc.offer" || message.type === "rtc.answer") {
+        const description = { type: message.type === "rtc.offer" ? "offer" : "answer", sdp: message.sdp };
+        const collision = description.type === "offer" && (peer.makingOffer || pc.signalingState !== "stable");
+        peer.ignoreOffer = !peer.polite && collision;
+        if (peer.ignoreOffer) return;
+        await pc.setRemoteDescription(description);
+        if (description.type === "offer") {
+          await pc.setLocalDescription();
+          const kind = pc.localDescription.type === "offer" ? "rtc.offer" : "rtc.answer";
+          this.send({ type: kind, to: peer.id, sdp: pc.localDescription.sdp });
+        }
+      } else if (message.type === "rtc.ice") {
+        try {
+          await pc.addIceCandidate(message.candidate);
+        } catch (error) {
+          if (!peer.ignoreOffer) throw error;
+        }
+      }
+    } catch {
+      // A broken exchange shows as "can't hear" and is retried with an ICE restart.
+    }
+  }
+
+  drop(id) {
+    const peer = this.peers.get(id);
+    if (!peer) return;
+    peer.pc.close();
+    if (peer.audio) peer.audio.srcObject = null;
+    this.peers.delete(id);
+    this.levels.delete(id);
+  }
+
+  // Levels: speaking indicators, "you are talking while muted", and talking out of turn.
+
+  watchLevel(id, stream) {
+    if (!this.context) return;
+    try {
+      const source = this.context.createMediaStreamSource(stream);
+      const analyser = this.context.createAnalyser();
+      analyser.fftSize = 512;
+      source.connect(analyser);
+      const peer = this.peers.get(id);
+      if (peer) peer.analyser = analyser;
+    } catch {
+      // no analyser: no speaking indicator for this person
+    }
+  }
+
+  watchLocalLevel() {
+    try {
+      const source = this.context.createMediaStreamSource(this.local);
+      this.localAnalyser = this.context.createAnalyser();
+      this.localAnalyser.fftSize = 512;
+      source.connect(this.localAnalyser);
+    } catch {
+      this.localAnalyser = null;
+    }
+  }
+
+  static level(analyser) {
+    const data = new Uint8Array(analyser.fftSize);
+    analyser.getByteTimeDomainData(data);
+    let sum = 0;
+    for (const value of data) sum += ((value - 128) / 128) ** 2;
+    return Math.sqrt(sum / data.length);
+  }
+
+  measure() {
+    let changed = false;
+    for (const [id, peer] of this.peers) {
+      if (!peer.analyser) continue;
+      const level = MediaMesh.level(peer.analyser);
+      const speaking = level > SPEAKING_LEVEL;
+      if (speaking !== (this.levels.get(id) > SPEAKING_LEVEL)) changed = true;
+      this.levels.set(id, level);
+      const outOfTurn = speaking && !peer.audible;
+      if (outOfTurn !== this.outOfTurn.has(id)) {
+        changed = true;
+        if (outOfTurn) this.outOfTurn.add(id);
+        else this.outOfTurn.delete(id);
+      }
+    }
+    if (this.localAnalyser) {
+      const before = this.localLevel > SPEAKING_LEVEL;
+      this.localLevel = MediaMesh.level(this.localAnalyser);
+      if (before !== this.localLevel > SPEAKING_LEVEL) changed = true;
+    }
+    if (changed) this.onChange();
+  }
+
+  status() {
+    const talkingWhileMuted = Boolean(this.local) && this.muted && this.localLevel > SPEAKING_LEVEL;
+    return {
+      started: Boolean(this.started),
+      micDenied: this.micDenied,
+      listenOnly: this.listenOnly,
+      muted: this.muted,
+      video: this.video,
+      mayTalk: this.mayTalk(this.me),
+      talkingWhileMuted,
+      peers: [...this.peers.values()].map((peer) => ({
+        id: peer.id,
+        state: peer.state,
+        audible: peer.audible,
+        speaking: (this.levels.get(peer.id) || 0) > SPEAKING_LEVEL,
+        outOfTurn: this.outOfTurn.has(peer.id),
+        volume: this.volumes.get(peer.id) ?? 1,
+      })),
+    };
+  }
+
+  close() {
+    clearInterval(this.levelTimer);
+    for (const id of [...this.peers.keys()]) this.drop(id);
+    for (const track of this.local?.getTracks() || []) track.stop();
+    this.local = null;
+  }
+}
