@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "attunement_site.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -136,7 +137,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "attunement",
+            "KEY_PREFIX": "attunement-cache",  # apart from the channel layer's and Celery's keys
         }
     }
 else:
@@ -321,12 +322,22 @@ TURN_SECRET = env.str("TURN_SECRET", "")
 TURN_URLS = env.list("TURN_URLS", [])
 TURN_TTL_SECONDS = env.int("TURN_TTL_SECONDS", 6 * 3600, minimum=60, maximum=7 * 24 * 3600)
 
+# Logs: JSON lines with correlation ids in production, plain text while developing.
 LOG_LEVEL = env.choice("LOG_LEVEL", {"DEBUG", "INFO", "WARNING", "ERROR"}, "INFO")
+LOG_FORMAT = env.choice("LOG_FORMAT", {"json", "text"}, "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"correlation": {"()": "attunement_site.logs.CorrelationFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+        "json": {"()": "attunement_site.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["correlation"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# /metrics in Prometheus' text format, for a scraper that sends "Authorization: Bearer <token>".
+# Without a token the endpoint answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", "")

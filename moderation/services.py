@@ -149,7 +149,9 @@ def report_resolve(
 ) -> Report:
     """Handle a report. The reporter is told that it was handled, never how."""
     now = now or timezone.now()
-    report = Report.objects.select_for_update().select_related("community", "subject", "call").get(pk=report.pk)
+    report = (
+        Report.objects.select_for_update(of=("self",)).select_related("community", "subject", "call").get(pk=report.pk)
+    )
     permissions.require(can_handle(actor, report))
     if report.state == Report.State.HANDLED:
         raise ValidationError(_("This report was already handled."))

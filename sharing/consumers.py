@@ -4,14 +4,18 @@ in sharing.services, sharing.relays and sharing.states. docs/protocol.md lists t
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import deque
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from attunement_site.logs import correlation_id, new_id
 from sharing import broadcast, ice, protocol, relays, services, snapshots
 from sharing.errors import RoomError
+
+logger = logging.getLogger("attunement.socket")
 
 RATE_WINDOW_SECONDS = 5
 RATE_LIMIT = 20 * RATE_WINDOW_SECONDS  # more than 20 messages a second, sustained for 5 seconds
@@ -40,6 +44,7 @@ def db(function):
 
 class RoomConsumer(AsyncWebsocketConsumer):
     async def connect(self):
+        correlation_id.set(new_id("ws"))  # for every log line of this socket's life
         self.call_id = int(self.scope["url_route"]["kwargs"]["call_id"])
         self.user = self.scope.get("user")
         self.participant_id = None
@@ -61,6 +66,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         self.participant_id = participant.pk
         self.facilitator = participant.is_facilitator or self.user.is_staff
+        logger.info("socket open", extra={"call": self.call_id, "participant": participant.pk})
         self.last_heartbeat = time.monotonic()
         await self.send_snapshot(await db(services.current_snapshot)(call_id=self.call_id))
         await self.send_json({"type": "ice", **ice.servers_for(self.user.pk)})
@@ -70,10 +76,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.joined_groups.append(group)
 
     async def refuse(self, error: RoomError, code: int | None = None):
+        logger.info("socket refused", extra={"call": self.call_id, "code": error.code})
         await self.send_json({"type": "error", "code": error.code, "message": error.message, "version": None})
         await self.close(code=code or CLOSE_CODES.get(error.code, 4403))
 
     async def disconnect(self, code):
+        logger.info("socket closed", extra={"call": self.call_id, "participant": self.participant_id, "close": code})
         for group in self.joined_groups:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.joined_groups = []
@@ -128,13 +136,17 @@ class RoomConsumer(AsyncWebsocketConsumer):
             elif kind in protocol.RELAYS:
                 await self.on_relay(message)
             else:
-                payload = {key: value for key, value in message.items() if key not in {"type", "version"}}
+                payload = {
+                    key: value for key, value in message.items() if key not in {"type", "version", "turn", "segment"}
+                }
                 await db(services.room_apply)(
                     call_id=self.call_id,
                     user=self.user,
                     action=kind,
                     payload=payload,
                     expected_version=message.get("version"),
+                    expected_turn=message.get("turn"),
+                    expected_segment=message.get("segment"),
                 )
         except RoomError as error:
             await self.send_error(error.code, error.message, error.version)

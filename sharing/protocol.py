@@ -17,6 +17,8 @@ MAX_REFLECTION_TEXT = 280
 MAX_SUPPORT_TEXT = 1000
 
 _version = {"type": "integer", "minimum": 1}
+_turn = {"type": "integer", "minimum": 0}  # the turn number the client acted on
+_segment = {"type": "integer", "minimum": -1}  # the segment index the client acted on
 _participant = {"type": "integer", "minimum": 1}
 
 
@@ -35,16 +37,16 @@ CLIENT: dict[str, dict] = {
     "ping": _message("ping", {"t": {"type": "number"}}, ("t",)),
     "sync": _message("sync"),
     "tick": _message("tick", {"version": _version}),
-    "call.start": _message("call.start", {"version": _version}, ("version",)),
+    "call.start": _message("call.start", {"version": _version}),
     "call.end": _message("call.end", {"version": _version}),
     "pause": _message("pause", {"version": _version}),
     "resume": _message("resume", {"version": _version}),
-    "segment.next": _message("segment.next", {"version": _version}, ("version",)),
-    "turn.finish": _message("turn.finish", {"version": _version}, ("version",)),
+    "segment.next": _message("segment.next", {"version": _version, "segment": _segment}, ("segment",)),
+    "turn.finish": _message("turn.finish", {"version": _version, "turn": _turn}, ("turn",)),
     "turn.pass": _message("turn.pass", {"version": _version}),
-    "turn.skip": _message("turn.skip", {"version": _version, "participant": _participant}, ("version",)),
-    "turn.extend": _message("turn.extend", {"version": _version}, ("version",)),
-    "turn.give": _message("turn.give", {"version": _version, "participant": _participant}, ("version", "participant")),
+    "turn.skip": _message("turn.skip", {"version": _version, "turn": _turn, "participant": _participant}),
+    "turn.extend": _message("turn.extend", {"version": _version, "turn": _turn}, ("turn",)),
+    "turn.give": _message("turn.give", {"version": _version, "participant": _participant}, ("participant",)),
     "share.mode": _message("share.mode", {"mode": {"enum": ["listen", "reflections", "resonance"]}}, ("mode",)),
     "share.typing": _message("share.typing", {"typing": {"type": "boolean"}}, ("typing",)),
     "share.text": _message("share.text", {"text": {"type": "string", "maxLength": MAX_SHARE_TEXT}}, ("text",)),

@@ -6,6 +6,7 @@ broadcasts the full snapshot.
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from sharing.models import (
 
 Round = Participant.Round
 MAX_CASCADE = 20
+logger = logging.getLogger("attunement.room")
 
 
 class NoChange(Exception):
@@ -804,14 +806,20 @@ def _save(change: Change, row: states.Transition, user) -> dict:
     )
     snapshot = snapshots.build(room, list(change.participants.values()), change.now)
     broadcast.state_after_commit(room.call_id, snapshot)
+    logger.info(
+        "room change",
+        extra={"call": room.call_id, "action": row.action, "version": room.version, "state": room.state},
+    )
     return snapshot
 
 
-def _apply_locked(change: Change, action: str, payload: dict, user, expected_version: int | None) -> dict | None:
+def _apply_locked(change: Change, action: str, payload: dict, user, expected: dict) -> dict | None:
     room = change.room
-    if expected_version is not None and expected_version != room.version:
-        raise RoomError("stale", "The room changed before your action arrived.", version=room.version)
     row = states.check_allowed(action, room.state, _roles(change, user))
+    current = {"version": room.version, "turn": room.turn_number, "segment": room.segment_index}
+    for name, value in expected.items():
+        if value is not None and value != current[name]:
+            raise RoomError("stale", "The room changed before your action arrived.", version=room.version)
     try:
         HANDLERS[action](change, payload or {})
     except NoChange:
@@ -826,17 +834,23 @@ def room_apply(
     action: str,
     payload: dict | None = None,
     expected_version: int | None = None,
+    expected_turn: int | None = None,
+    expected_segment: int | None = None,
     now=None,
 ) -> dict | None:
     """Apply one action. Returns the new snapshot, or None when the action changed nothing.
 
+    The expected values say what the actor saw: the whole room (`version`), or only the turn or the
+    segment they acted on, so that someone arriving does not make a facilitator's "Next" stale while
+    two facilitators pressing "Next" at once still move the room on only once.
     Raises RoomError (with a machine-readable code) when the action is refused; nothing changes then.
     """
     now = now or timezone.now()
     try:
         with transaction.atomic():
             change = _load(call_id, now)
-            return _apply_locked(change, action, payload or {}, user, expected_version)
+            expected = {"version": expected_version, "turn": expected_turn, "segment": expected_segment}
+            return _apply_locked(change, action, payload or {}, user, expected)
     except states.TransitionError as error:
         raise RoomError(error.code, str(error)) from None
     except Room.DoesNotExist:

@@ -31,9 +31,18 @@ def _required_services(request):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
+    """An empty cache for each test. On Redis only the cache's own keys go: FLUSHDB would also wipe
+    the channel layer's groups and Celery's queue, which server processes may be using."""
     from django.core.cache import cache
 
-    cache.clear()
+    prefix = settings.CACHES["default"].get("KEY_PREFIX")
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache") and prefix:
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
     yield
 
 
@@ -128,3 +137,12 @@ def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory):
 def site(live_server_process, transactional_db):
     """The live site with an empty database that this test fills and commits."""
     return live_server_process
+
+
+@pytest.fixture
+def room(circle):
+    """A call about to start, with its facilitator, co-facilitator and three members who RSVP'd:
+    see tests/rooms.py."""
+    from tests.rooms import build_room
+
+    return build_room(circle)
