@@ -7,8 +7,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def variables_read_by_settings() -> set[str]:
+    """Every environment variable an operator may set: the settings', the Procfile's, the compose file's."""
     source = (ROOT / "attunement_site" / "settings.py").read_text()
-    return set(re.findall(r"env\.\w+\(\s*\"([A-Z][A-Z0-9_]+)\"", source))
+    names = set(re.findall(r"env\.\w+\(\s*\"([A-Z][A-Z0-9_]+)\"", source))
+    names |= set(re.findall(r"\$\{([A-Z_]+)", (ROOT / "Procfile").read_text()))
+    names |= set(re.findall(r"\$\{([A-Z_]+):\?", (ROOT / "docker-compose.yml").read_text()))
+    return names
 
 
 def test_every_environment_variable_is_in_the_readme_table():
