@@ -29,6 +29,23 @@ test: $(STAMP)
 bench-pages: $(STAMP)
 	$(BIN)/python -m benchmarks.pages
 
+# Live rooms under load: two web processes on PostgreSQL and Redis, R rooms of 8 sockets, a baseline.
+# Needs DATABASE_URL (PostgreSQL) and REDIS_URL. BENCH_ARGS="--rooms 20 --seconds 20" for a short run.
+bench-room: $(STAMP)
+	$(BIN)/python -m benchmarks.room $(BENCH_ARGS)
+
+# 10,000 reminders due at once, sent by one real Celery worker (and beat) on Redis to a local SMTP sink.
+# Needs DATABASE_URL (PostgreSQL) and REDIS_URL. BENCH_ARGS="--reminders 2000" for a short run.
+bench-reminders: $(STAMP)
+	$(BIN)/python -m benchmarks.reminders $(BENCH_ARGS)
+
+# The production processes for real: two web processes, a worker and a beat from the Procfile, with
+# production settings, on PostgreSQL (DATABASE_URL) and a Redis of its own; a scripted client signs
+# people up, receives a reminder over SMTP, runs a round across both processes, kills one, restarts
+# Redis, and checks /healthz and /metrics.
+smoke-prod: $(STAMP)
+	$(BIN)/python -m tests.smoke.prod
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -126,7 +126,17 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py times out reads after 5 s by default, as long as the layer's blocking read
                 # waits for a message: an idle process would lose its consumers every 5 seconds.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 1000}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        "socket_connect_timeout": 5,
+                        # Connections idle this long are checked before use: after a Redis restart
+                        # a dead connection is replaced instead of failing (or hanging) a command.
+                        "health_check_interval": 10,
+                        "max_connections": 1000,
+                    }
+                ],
                 "prefix": CHANNEL_LAYER_PREFIX,
                 "capacity": 500,
                 "expiry": 30,

@@ -3,6 +3,7 @@ in sharing.services, sharing.relays and sharing.states. docs/protocol.md lists t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -20,6 +21,7 @@ logger = logging.getLogger("attunement.socket")
 RATE_WINDOW_SECONDS = 5
 RATE_LIMIT = 20 * RATE_WINDOW_SECONDS  # more than 20 messages a second, sustained for 5 seconds
 HEARTBEAT_EVERY_SECONDS = 8
+GROUP_TIMEOUT_SECONDS = 5
 
 CLOSE_CODES = {
     "unauthenticated": 4401,
@@ -72,7 +74,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "ice", **ice.servers_for(self.user.pk)})
 
     async def join_group(self, group):
-        await self.channel_layer.group_add(group, self.channel_name)
+        # Bounded: a channel layer that cannot answer (Redis restarting) must not hold the socket open
+        # without a room; the error closes it and the browser reconnects.
+        await asyncio.wait_for(self.channel_layer.group_add(group, self.channel_name), GROUP_TIMEOUT_SECONDS)
         self.joined_groups.append(group)
 
     async def refuse(self, error: RoomError, code: int | None = None):
@@ -155,9 +159,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         now = time.monotonic()
         if now - self.last_heartbeat >= HEARTBEAT_EVERY_SECONDS:
             self.last_heartbeat = now
-            still_here = await db(services.heartbeat)(call_id=self.call_id, user=self.user)
+            still_here, version = await db(services.heartbeat)(call_id=self.call_id, user=self.user)
             if not still_here:  # marked away meanwhile (a pause in the network): come back in
                 await db(services.room_enter)(call_id=self.call_id, user=self.user)
+            if version is not None and self.version is not None and version > self.version:
+                # A broadcast never arrived (group_send is at-most-once, and Redis may have
+                # restarted): rejoin the groups and send the room as it is now.
+                for group in self.joined_groups:
+                    await self.channel_layer.group_add(group, self.channel_name)
+                await self.send_snapshot(await db(services.current_snapshot)(call_id=self.call_id))
         await self.send_json(
             {"type": "pong", "t": message["t"], "server_now": time.time() * 1000, "version": self.version}
         )

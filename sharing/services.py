@@ -986,10 +986,13 @@ def room_leave(*, call_id: int, user, now=None) -> None:
         _save(change, states.lookup("presence.leave"), user)
 
 
-def heartbeat(*, call_id: int, user, now=None) -> bool:
-    """Note that someone is still here. Returns False if they had been marked away (they re-enter)."""
+def heartbeat(*, call_id: int, user, now=None) -> tuple[bool, int | None]:
+    """Note that someone is still here. Returns (whether they were still marked present, the room's
+    version): a socket that sees a newer version than it last sent missed a broadcast and resyncs."""
     now = now or timezone.now()
-    return bool(Participant.objects.filter(room_id=call_id, user=user, connected=True).update(last_seen_at=now))
+    present = bool(Participant.objects.filter(room_id=call_id, user=user, connected=True).update(last_seen_at=now))
+    version = Room.objects.filter(pk=call_id).values_list("version", flat=True).first()
+    return present, version
 
 
 def current_snapshot(*, call_id: int, now=None) -> dict:

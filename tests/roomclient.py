@@ -25,8 +25,9 @@ class RoomClient:
         self.closed = asyncio.Event()
         self.changed = asyncio.Condition()
         self.base_url = None
+        self.pinger = None
 
-    async def connect(self, base_url: str):
+    async def connect(self, base_url: str, timeout: float = 15):
         self.base_url = base_url
         self.closed.clear()
         ws_url = base_url.replace("http://", "ws://") + f"/ws/calls/{self.call_id}/"
@@ -34,12 +35,20 @@ class RoomClient:
             ws_url,
             origin=base_url,
             additional_headers={"Cookie": self.cookie},
-            open_timeout=10,
+            open_timeout=min(10, timeout),
+            close_timeout=1,
             compression=None,
         )
         self.connected_states = 0
         self.reader = asyncio.create_task(self._read())
-        await self.wait_for(lambda state: self.connected_states > 0)
+        if self.pinger is not None:
+            self.pinger.cancel()
+        self.pinger = asyncio.create_task(self._ping())
+        try:
+            await self.wait_for(lambda state: self.connected_states > 0, timeout=timeout)
+        except TimeoutError:
+            await self.socket.close()  # no room came: close, as the room page does, and try again
+            raise
 
     async def _read(self):
         try:
@@ -60,6 +69,14 @@ class RoomClient:
             async with self.changed:
                 self.changed.notify_all()
 
+    async def _ping(self):
+        """Ping every 4 seconds, as the room page does: it keeps the person present and lets the
+        server notice a snapshot this socket missed."""
+        with contextlib.suppress(ConnectionClosed, asyncio.CancelledError):
+            while not self.closed.is_set():
+                await self.socket.send(json.dumps({"type": "ping", "t": asyncio.get_running_loop().time() * 1000}))
+                await asyncio.sleep(4)
+
     async def wait_for(self, predicate, timeout: float = 15) -> dict:
         async def check():
             async with self.changed:
@@ -75,12 +92,22 @@ class RoomClient:
         await self.socket.send(json.dumps(message))
 
     async def act(self, kind: str, **fields):
-        await self.send({"type": kind, "version": self.state["version"], **fields})
+        """An action as the room page sends it: turn actions name the turn, segment.next the segment."""
+        message = {"type": kind, **fields}
+        if kind in {"turn.finish", "turn.extend", "turn.skip"}:
+            message.setdefault("turn", (self.state["turn"] or {}).get("number", 0))
+        elif kind == "segment.next":
+            message.setdefault("segment", self.state["segment_index"])
+        elif kind in {"order.set", "call.end"}:
+            message.setdefault("version", self.state["version"])
+        await self.send(message)
 
     def me(self) -> int:
         return self.state["you"]["participant"]
 
     async def close(self):
+        if self.pinger is not None:
+            self.pinger.cancel()
         if self.socket is not None:
             with contextlib.suppress(Exception):
                 await self.socket.close()

@@ -71,6 +71,16 @@ class Socket:
     async def send(self, message):
         await self.communicator.send_to(text_data=json.dumps(message))
 
+    async def act(self, kind: str, **fields):
+        """An action as the room page sends it: turn actions name the turn they meant, segment.next
+        the segment, from this socket's newest snapshot."""
+        message = {"type": kind, **fields}
+        if kind in {"turn.finish", "turn.extend", "turn.skip"}:
+            message.setdefault("turn", (self.last["turn"] or {}).get("number", 0))
+        elif kind == "segment.next":
+            message.setdefault("segment", self.last["segment_index"])
+        await self.send(message)
+
     async def send_raw(self, text):
         await self.communicator.send_to(text_data=text)
 

@@ -58,7 +58,12 @@ async def test_a_round_with_every_kind_of_action(room, sockets):
 
     async def act(socket, message):
         nonlocal version
-        await socket.send(message)
+        message = dict(message)
+        kind = message.pop("type")
+        message.pop("version", None)
+        if kind == "order.set":
+            message["version"] = socket.last["version"]
+        await socket.act(kind, **message)
         states = await settle(*everyone, version=version + 1)
         version = states[0]["version"]
         return states
@@ -140,12 +145,12 @@ async def test_a_round_with_every_kind_of_action(room, sockets):
 async def test_members_get_forbidden_for_facilitator_controls_and_nothing_changes(room, sockets):
     fran, maya = await sockets(room.facilitator, room.maya)
     await fran.state_at_least(maya.version)  # Maya's arrival
-    await fran.send({"type": "call.start", "version": fran.version})
+    await fran.act("call.start")
     version = (await settle(fran, maya, version=fran.version + 1))[0]["version"]
     for message in [
-        {"type": "turn.skip", "version": version},
-        {"type": "turn.extend", "version": version},
-        {"type": "turn.finish", "version": version},
+        {"type": "turn.skip", "turn": 1},
+        {"type": "turn.extend", "turn": 1},
+        {"type": "turn.finish", "turn": 1},
         {"type": "call.end"},
         {"type": "settings", "locked": True},
         {"type": "participant.remove", "participant": 1},
@@ -168,7 +173,8 @@ async def test_members_get_forbidden_for_facilitator_controls_and_nothing_change
         ("[1, 2]", "malformed"),
         ('{"kind": "ping"}', "malformed"),
         ('{"type": "teleport"}', "unknown_type"),
-        ('{"type": "turn.finish", "version": "41"}', "invalid"),
+        ('{"type": "turn.finish", "turn": "41"}', "invalid"),
+        ('{"type": "turn.finish"}', "invalid"),
         ('{"type": "share.mode", "mode": "shout"}', "invalid"),
         ('{"type": "resonate", "extra": true}', "invalid"),
         ('{"type": "reflection.send", "text": "' + "x" * 281 + '"}', "invalid"),
@@ -187,15 +193,27 @@ async def test_malformed_frames_get_an_error_change_nothing_and_keep_the_socket(
     assert after == before
 
 
-async def test_a_stale_version_is_refused_with_the_current_one(room, sockets):
-    fran, maya = await sockets(room.facilitator, room.maya)
-    await fran.state_at_least(maya.version)
-    old = fran.version
-    await fran.send({"type": "call.start", "version": old})
-    await fran.state_at_least(old + 1)
-    await fran.send({"type": "segment.next", "version": old})
-    error = await fran.error()
-    assert (error["code"], error["version"]) == ("stale", old + 1)
+async def test_a_next_for_a_turn_already_past_is_refused_but_arrivals_do_not_make_it_stale(room, sockets):
+    fran, cody = await sockets(room.facilitator, room.co_facilitator)
+    await fran.state_at_least(cody.version)
+    await fran.act("call.start")
+    await fran.state_at_least(fran.version + 1)
+    await fran.act("segment.next")
+    state = await fran.state_at_least(fran.version + 1)
+    turn = state["turn"]["number"]
+    # Maya arrives: the room's version moves on, but Fran's "Next" still means this turn.
+    maya = Socket(room.call.pk, room.maya)
+    assert await maya.connect()
+    await fran.state_at_least(state["version"] + 1)
+    await fran.send({"type": "turn.finish", "turn": turn})
+    await cody.state_at_least(state["version"] + 2)
+    # Cody pressed "Next" for the same turn a moment later: refused, and nobody else is skipped.
+    await cody.send({"type": "turn.finish", "turn": turn})
+    error = await cody.error()
+    assert error["code"] == "stale"
+    await fran.send({"type": "segment.next", "segment": 0})
+    assert (await fran.error())["code"] == "stale"
+    await maya.close()
 
 
 async def test_a_flood_of_messages_closes_the_socket_with_4008(room, sockets):
@@ -212,9 +230,9 @@ async def test_a_reconnecting_client_resyncs_from_the_snapshot(room, sockets):
     fran, maya = await sockets(room.facilitator, room.maya)
     await maya.close()
     await fran.state_at_least(maya.version + 1)  # Maya's departure
-    await fran.send({"type": "call.start", "version": fran.version})
+    await fran.act("call.start")
     await fran.state_at_least(fran.version + 1)
-    await fran.send({"type": "segment.next", "version": fran.version})
+    await fran.act("segment.next")
     latest = (await fran.state_at_least(fran.version + 1))["version"]
     again = Socket(room.call.pk, room.maya)
     assert await again.connect()
@@ -229,9 +247,9 @@ async def test_many_simultaneous_nudges_for_one_deadline_advance_the_room_once(r
     fran, maya, jonas, aiko = await sockets(room.facilitator, room.maya, room.jonas, room.aiko)
     everyone = [fran, maya, jonas, aiko]
     await settle(*everyone, version=aiko.version)
-    await fran.send({"type": "call.start", "version": fran.version})
+    await fran.act("call.start")
     await settle(*everyone, version=fran.version + 1)
-    await fran.send({"type": "segment.next", "version": fran.version})
+    await fran.act("segment.next")
     states = await settle(*everyone, version=fran.version + 1)
     version = states[0]["version"]
     speaker = states[0]["turn"]["speaker"]

@@ -34,7 +34,8 @@ def test_every_message_and_every_room_action_is_documented():
     "message",
     [
         {"type": "ping", "t": 12.5},
-        {"type": "turn.finish", "version": 4},
+        {"type": "turn.finish", "turn": 4},
+        {"type": "segment.next", "segment": 1, "version": 9},
         {"type": "order.set", "version": 2, "order": [3, 1, 2]},
         {"type": "settings", "locked": True, "order_policy": "random"},
         {"type": "reflection.send", "text": "Thank you"},

@@ -5,6 +5,7 @@ import { ServerClock } from "./clock.js";
 
 const PERMANENT = new Set([4401, 4403, 4404, 4410, 4423, 4008]);
 const PING_EVERY_MS = 4000;
+const NO_STATE_MS = 10000;
 
 export function backoffDelay(attempt, random = Math.random) {
   const base = Math.min(30000, 500 * 2 ** attempt);
@@ -39,6 +40,11 @@ export class RoomConnection {
       this.ping();
       clearInterval(this.pinger);
       this.pinger = setInterval(() => this.ping(), PING_EVERY_MS);
+      // A socket that opens but never brings the room is no use: try again.
+      this.stateSinceOpen = false;
+      setTimeout(() => {
+        if (socket === this.socket && !this.stateSinceOpen) socket.close(4000);
+      }, NO_STATE_MS);
     });
     socket.addEventListener("message", (event) => this.receive(event.data));
     socket.addEventListener("close", (event) => {
@@ -68,6 +74,7 @@ export class RoomConnection {
       return;
     }
     if (message.type === "state") {
+      this.stateSinceOpen = true;
       if (this.version !== null && message.version <= this.version) return;
       if (this.version !== null && message.version > this.version + 1) {
         this.gaps += 1;

@@ -170,7 +170,6 @@ function renderAudio(change = {}) {
   mute.hidden = !status.started || status.listenOnly;
   // A toggle with a steady name: pressed means the microphone is on.
   mute.setAttribute("aria-pressed", String(!status.muted));
-  mute.setAttribute("aria-disabled", String(status.muted && !status.mayTalk));
   $("btn-video").hidden = !status.started || status.listenOnly;
   $("btn-video").setAttribute("aria-pressed", String(status.video));
   $("audio-denied").hidden = !status.micDenied;
@@ -478,13 +477,13 @@ function renderFacilitator() {
       if (index > 0) item.append(moveButton(p, ids, index, -1));
       if (index < ordered.length - 1) item.append(moveButton(p, ids, index, 1));
       if (["pending", "offered"].includes(p.round)) {
-        item.append(actionButton(fmt("Skip %(name)s", { name: p.name }), "turn.skip", { participant: p.id }, true));
+        item.append(actionButton(fmt("Skip %(name)s", { name: p.name }), "turn.skip", { participant: p.id }));
       }
       if (p.hand && state.hands[0] !== p.id) {
         item.append(actionButton(fmt("Invite %(name)s first", { name: p.name }), "hand.first", { participant: p.id }));
       }
       if (segmentOf(state)?.kind === "open" && state.phase === "between" && !state.segment_complete && p.present) {
-        item.append(actionButton(fmt("Give %(name)s the floor", { name: p.name }), "turn.give", { participant: p.id }, true));
+        item.append(actionButton(fmt("Give %(name)s the floor", { name: p.name }), "turn.give", { participant: p.id }));
       }
       if (p.needs_support) {
         item.append(actionButton(fmt("Seen: %(name)s's request", { name: p.name }), "support.clear", { participant: p.id }));
@@ -633,9 +632,13 @@ function narrate(before, after) {
 
 // Input
 
+// Actions on a particular turn or segment say which one they meant; presence changing meanwhile
+// does not make them stale, but a turn that already moved on does.
 function perform(type) {
-  const needsVersion = ["turn.finish", "turn.extend", "turn.skip", "segment.next", "call.start"].includes(type);
-  const sent = needsVersion ? connection.act(type) : connection.send({ type });
+  const message = { type };
+  if (["turn.finish", "turn.extend", "turn.skip"].includes(type)) message.turn = state?.turn?.number ?? 0;
+  if (type === "segment.next") message.segment = state?.segment_index ?? -1;
+  const sent = connection.send(message);
   if (!sent) announcer.say(t("Not connected right now. Please try again in a moment."));
 }
 

@@ -177,6 +177,8 @@ export class MediaMesh {
       state: "new",
       restarts: 0,
       senders: new Map(),
+      pendingCandidates: [],
+      watchdog: null,
     };
     this.peers.set(id, peer);
     pc.onnegotiationneeded = async () => {
@@ -216,8 +218,16 @@ export class MediaMesh {
         peer.restarts += 1;
         pc.restartIce();
       }
-      if (pc.connectionState === "connected") peer.restarts = 0;
+      if (pc.connectionState === "connected") {
+        peer.restarts = 0;
+        clearTimeout(peer.watchdog);
+      } else {
+        this.watchdog(peer);
+      }
       this.onChange();
+    };
+    pc.onsignalingstatechange = () => {
+      if (pc.signalingState === "stable" && pc.connectionState !== "connected") this.watchdog(peer);
     };
     this.addLocalTracks(peer);
     if (!this.local || this.listenOnly) {
@@ -271,6 +281,7 @@ export class MediaMesh {
         peer.ignoreOffer = !peer.polite && collision;
         if (peer.ignoreOffer) return;
         await pc.setRemoteDescription(description);
+        await this.retryCandidates(peer);
         if (description.type === "offer") {
           await pc.setLocalDescription();
           const kind = pc.localDescription.type === "offer" ? "rtc.offer" : "rtc.answer";
@@ -279,8 +290,10 @@ export class MediaMesh {
       } else if (message.type === "rtc.ice") {
         try {
           await pc.addIceCandidate(message.candidate);
-        } catch (error) {
-          if (!peer.ignoreOffer) throw error;
+        } catch {
+          // Too early (no description yet) or sent during a glare this side ignored: keep it, and
+          // try again after the next description. Dropping it can leave a pair with no candidates.
+          peer.pendingCandidates.push(message.candidate);
         }
       }
     } catch {
@@ -288,9 +301,37 @@ export class MediaMesh {
     }
   }
 
+  async retryCandidates(peer) {
+    const waiting = peer.pendingCandidates.splice(0);
+    for (const candidate of waiting) {
+      try {
+        await peer.pc.addIceCandidate(candidate);
+      } catch {
+        // belongs to a description that was replaced: no longer needed
+      }
+    }
+  }
+
+  // A pair that has not connected some seconds after negotiating restarts ICE: new credentials,
+  // new candidates, sent again.
+  watchdog(peer) {
+    clearTimeout(peer.watchdog);
+    peer.watchdog = setTimeout(() => {
+      const state = peer.pc.connectionState;
+      if (this.peers.get(peer.id) === peer && (state === "new" || state === "connecting" || state === "failed")) {
+        if (peer.restarts < 5) {
+          peer.restarts += 1;
+          peer.pc.restartIce();
+        }
+        this.watchdog(peer);
+      }
+    }, 8000);
+  }
+
   drop(id) {
     const peer = this.peers.get(id);
     if (!peer) return;
+    clearTimeout(peer.watchdog);
     peer.pc.close();
     if (peer.audio) peer.audio.srcObject = null;
     this.peers.delete(id);
