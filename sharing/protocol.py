@@ -5,6 +5,7 @@ validates every incoming message here, and the tests validate what the server se
 from __future__ import annotations
 
 import json
+import math
 
 from jsonschema import Draft202012Validator
 
@@ -279,6 +280,17 @@ class ProtocolError(Exception):
         self.message = message
 
 
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses to infinity, which JSON cannot carry back
+        raise ValueError("numbers must be finite")
+    return value
+
+
 def parse_client(raw: str | bytes | None) -> dict:
     """Decode and validate one client frame, or raise ProtocolError with a machine-readable code."""
     if raw is None:
@@ -287,8 +299,10 @@ def parse_client(raw: str | bytes | None) -> dict:
     if size > MAX_SIGNAL_FRAME_BYTES:
         raise ProtocolError("too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
     try:
-        message = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        message = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+        # Lone surrogates ("\\ud800") decode to a str no database or browser can store: refuse them.
+        json.dumps(message, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError, RecursionError):
         raise ProtocolError("malformed", "That frame is not JSON.") from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise ProtocolError("malformed", "A message is a JSON object with a string `type`.")

@@ -10,6 +10,12 @@ from django.db import connection
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def pytest_collection_modifyitems(items):
+    # Playwright's sync API keeps an event loop running in this thread for as long as the browser
+    # is open, which no async test can share: browser tests run last.
+    items.sort(key=lambda item: "tests/e2e/" in str(item.fspath))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
