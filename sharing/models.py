@@ -15,6 +15,18 @@ FACILITATOR_TAKEOVER = timedelta(seconds=30)  # a facilitator away this long han
 EXTEND_STEP = timedelta(seconds=30)
 BETWEEN_SEGMENTS = timedelta(seconds=8)
 AUTO_END_AFTER = timedelta(minutes=30)  # a room still open this long after the call's end closes itself
+CHECKIN_MAX_LENGTH = 24
+# The calm set offered instead of a word, with the name a screen reader says.
+CHECKIN_EMOJI = {
+    "🌿": _("leaf"),
+    "🌊": _("wave"),
+    "☁️": _("cloud"),
+    "🌙": _("moon"),
+    "☀️": _("sun"),
+    "🕯️": _("candle"),
+    "🌱": _("seedling"),
+    "🪨": _("stone"),
+}
 
 
 class Room(models.Model):
@@ -158,6 +170,7 @@ class Participant(models.Model):
     has_shared = models.BooleanField(default=False)
     turns_taken = models.PositiveIntegerField(default=0)
     needs_support = models.BooleanField(default=False)
+    checkin = models.CharField(max_length=CHECKIN_MAX_LENGTH, blank=True)  # for this call only; emptied at its end
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["room", "user"], name="participant_unique")]

@@ -53,6 +53,7 @@ CLIENT: dict[str, dict] = {
     "share.text": _message("share.text", {"text": {"type": "string", "maxLength": MAX_SHARE_TEXT}}, ("text",)),
     "resonate": _message("resonate"),
     "hand.raise": _message("hand.raise"),
+    "checkin.set": _message("checkin.set", {"word": {"type": "string", "maxLength": 64}}, ("word",)),
     "hand.lower": _message("hand.lower"),
     "hand.first": _message("hand.first", {"participant": _participant}, ("participant",)),
     "reflection.send": _message(
@@ -145,6 +146,7 @@ _participant_view = {
         "hand": {"type": "boolean"},
         "shared": {"type": "boolean"},
         "needs_support": {"type": "boolean"},
+        "checkin": {"type": "string"},
         "accommodations": {
             "type": ["object", "null"],
             "properties": {"extra_time": {"type": "string"}, "prefers_typing": {"type": "boolean"}},

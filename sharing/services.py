@@ -22,6 +22,8 @@ from sharing.errors import RoomError
 from sharing.models import (
     AUTO_END_AFTER,
     BETWEEN_SEGMENTS,
+    CHECKIN_EMOJI,
+    CHECKIN_MAX_LENGTH,
     EXTEND_STEP,
     FACILITATOR_TAKEOVER,
     SPEAKER_AWAY_SKIP,
@@ -353,6 +355,8 @@ def _end(change: Change, payload: dict) -> None:
     room.phase = Room.Phase.NONE
     room.phase_ends_at = room.segment_ends_at = None
     room.ended_at = change.now
+    for p in change.participants.values():
+        p.checkin = ""  # a check-in belongs to the call; nothing of it stays afterwards
     change.event("call.ended", duration=change.now - (room.started_at or change.now))
 
 
@@ -636,6 +640,24 @@ def _participant_remove(change: Change, payload: dict) -> None:
     change.event("participant.removed", subject=target)
 
 
+def clean_checkin(word) -> str:
+    """A check-in is one of the calm emoji, or a word or two: letters, digits, spaces, hyphens and
+    apostrophes, at most CHECKIN_MAX_LENGTH characters. Empty clears it."""
+    word = " ".join(str(word or "").split())
+    if not word or word in CHECKIN_EMOJI:
+        return word
+    if len(word) > CHECKIN_MAX_LENGTH or not all(ch.isalnum() or ch in " -'\u2019" for ch in word):
+        raise RoomError("invalid", "A check-in is a word or two, or one of the emoji offered.")
+    return word
+
+
+def _checkin_set(change: Change, payload: dict) -> None:
+    word = clean_checkin(payload.get("word"))
+    if change.actor.checkin == word:
+        raise NoChange
+    change.actor.checkin = word
+
+
 def _support_request(change: Change, payload: dict) -> None:
     if change.actor.needs_support:
         raise NoChange
@@ -703,6 +725,7 @@ HANDLERS = {
     "share.typing": _share_typing,
     "resonate": _resonate,
     "hand.raise": _hand_raise,
+    "checkin.set": _checkin_set,
     "hand.lower": _hand_lower,
     "hand.first": _hand_first,
     "reflection.done": _reflection_done,
@@ -751,6 +774,7 @@ PARTICIPANT_COLUMNS = (
     "has_shared",
     "turns_taken",
     "needs_support",
+    "checkin",
 )
 
 

@@ -31,6 +31,7 @@ def _participant(p: Participant, now) -> dict:
         "hand": p.hand_raised_at is not None,
         "shared": p.has_shared,
         "needs_support": p.needs_support,
+        "checkin": p.checkin,
         "accommodations": {
             "extra_time": p.user.extra_time,
             "prefers_typing": p.user.prefers_typing,

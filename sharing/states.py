@@ -105,6 +105,7 @@ TABLE: tuple[Transition, ...] = (
     _row("settings", OPEN, OPEN, {FACILITATOR}, "Admission, drop-ins, lock, order and talking stick."),
     _row("participant.admit", OPEN, OPEN, {FACILITATOR}, "Let someone in from the lobby."),
     _row("participant.remove", OPEN, OPEN, {FACILITATOR, SYSTEM}, "Remove someone from this call (or a ban does)."),
+    _row("checkin.set", OPEN, OPEN, {SELF}, "Pick (or clear) my check-in word or emoji for this call."),
     _row("support.request", OPEN, OPEN, {SELF}, "Tell the facilitators privately that I need support."),
     _row("support.clear", OPEN, OPEN, {FACILITATOR}, "The facilitator has seen the request."),
     _row("presence.enter", OPEN, OPEN, {SYSTEM}, "Someone's socket connected."),

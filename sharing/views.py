@@ -8,6 +8,7 @@ from groups.permissions import can_view
 from moderation.selectors import crisis_resources
 from sharing.access import check_entry
 from sharing.errors import RoomError
+from sharing.models import CHECKIN_EMOJI
 
 
 @login_required
@@ -25,6 +26,7 @@ def room(request, call_id):
     own, defaults = crisis_resources(communities=[call.community])
     context = {
         "call": call,
+        "checkin_emoji": CHECKIN_EMOJI.items(),
         "crisis_resources": own or defaults,
         "is_call_facilitator": call.is_facilitated_by(request.user) or request.user.is_staff,
         "ice_servers_url": getattr(settings, "ICE_SERVERS_URL", ""),
