@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from accounts.models import User
 
-PRIVACY_MODULES = ["accounts.privacy_self", "groups.privacy", "sharing.privacy", "moderation.privacy"]
+PRIVACY_MODULES = [
+    "accounts.privacy_self",
+    "groups.privacy",
+    "sharing.privacy",
+    "moderation.privacy",
+    "journey.privacy",
+]
 GRACE = timedelta(days=7)
 
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "groups",
     "sharing",
     "moderation",
+    "journey",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("groups.urls")),
     path("", include("sharing.urls")),
     path("", include("moderation.urls")),
+    path("", include("journey.urls")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
 ]

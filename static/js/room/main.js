@@ -313,12 +313,34 @@ function render() {
     renderFacilitator();
     renderSupportThreads();
   }
+  renderCheckin();
   const self = me();
   if (self?.needs_support) {
     $("support-panel").hidden = false;
     $("btn-support").setAttribute("aria-expanded", "true");
   }
   tick();
+}
+
+function renderCheckin() {
+  const self = me();
+  const open = state.status !== "ended" && Boolean(self);
+  $("checkin").hidden = !open;
+  $("after-call").hidden = !(state.status === "ended" && self?.state === "admitted");
+  if (!open) return;
+  const word = self.checkin || "";
+  const input = $("checkin-word");
+  if (document.activeElement !== input && !input.dataset.dirty) input.value = word;
+  for (const button of $("checkin").querySelectorAll("[data-checkin]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.checkin === word));
+  }
+  $("checkin-clear").hidden = !word;
+  $("checkin-status").textContent = word ? fmt("Your check-in: %(word)s", { word }) : "";
+}
+
+function sendCheckin(word) {
+  const input = $("checkin-word");
+  if (connection.send({ type: "checkin.set", word })) delete input.dataset.dirty;
 }
 
 function renderSegment() {
@@ -707,6 +729,24 @@ $("btn-support").addEventListener("click", () => {
   $("btn-support").setAttribute("aria-expanded", "true");
   if (!me()?.needs_support) connection.send({ type: "support.request" });
   $("support-input").focus();
+});
+
+$("checkin").addEventListener("submit", (event) => {
+  event.preventDefault();
+  sendCheckin($("checkin-word").value.trim());
+});
+$("checkin-word").addEventListener("input", (event) => {
+  event.target.dataset.dirty = "true";
+});
+for (const button of $("checkin").querySelectorAll("[data-checkin]")) {
+  button.addEventListener("click", () => {
+    const word = button.dataset.checkin;
+    sendCheckin(me()?.checkin === word ? "" : word);
+  });
+}
+$("checkin-clear").addEventListener("click", () => {
+  $("checkin-word").value = "";
+  sendCheckin("");
 });
 
 $("support-form").addEventListener("submit", (event) => {

@@ -91,6 +91,12 @@ export function renderCircle(list, state) {
     const name = document.createElement("span");
     name.className = "seat-name";
     name.textContent = p.name;
+    if (p.checkin) {
+      const checkin = document.createElement("span");
+      checkin.className = "seat-checkin";
+      checkin.textContent = p.checkin;
+      name.append(" ", checkin);
+    }
     const status = document.createElement("span");
     status.className = "seat-status";
     status.textContent = statusLabel(state, p);
