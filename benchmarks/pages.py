@@ -7,6 +7,10 @@ Django runs in this process with the configured settings, pointed at a scratch d
 created, migrated and seeded once (10,000 calls, 2,000 members, ~40,000 RSVPs) and reused by later
 runs. Each page is requested 20 times to warm up and then 200 times through django.test.Client,
 as members who are logged in. The last line printed is one JSON object with the results.
+
+The insights page is measured on its own community: two years of weekly calls (104), each with ten
+members who RSVP'd, most of whom came, shared and checked out, and the timings of four segments,
+viewed by its facilitator over the longest period offered (24 months).
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ REQUESTS = 200
 VIEWERS = 20  # requests rotate over this many logged-in members
 UNUSABLE_HASH = "!bench-seeded"  # "!" marks an unusable password: nobody can log in with it
 SLUG_PREFIX = "bench-"
+INSIGHTS_SLUG = "insights-bench"  # outside SLUG_PREFIX: the main seed's checks leave it alone
+INSIGHTS_WEEKS = 104
+INSIGHTS_MEMBERS = 10
 EMAIL_DOMAIN = "bench.invalid"
 
 
@@ -113,6 +120,7 @@ def _unseed() -> None:
 
     # Calls and series protect their facilitators: they go first, with their communities.
     Community.objects.filter(slug__startswith=SLUG_PREFIX).delete()
+    Community.objects.filter(slug=INSIGHTS_SLUG).delete()
     User.objects.filter(email__endswith=f"@{EMAIL_DOMAIN}").delete()
 
 
@@ -295,6 +303,70 @@ def prepare_database() -> None:
             say("analyzed")
 
 
+def _insights_viewer():
+    """The facilitator of a community with two years of weekly calls behind it (seeded once)."""
+    from django.db import transaction
+    from django.test import Client
+
+    from accounts.models import User
+    from groups.models import Community, Membership
+    from groups.services.communities import community_create
+    from groups.services.formats import format_default
+    from journey.demo import Attendee, past_call
+
+    facilitator = User.objects.filter(email=f"insights-facilitator@{EMAIL_DOMAIN}").first()
+    if not Community.objects.filter(slug=INSIGHTS_SLUG).exists():
+        started = time.perf_counter()
+        rng = random.Random(104)
+        with transaction.atomic():
+            facilitator = User.objects.create(
+                email=f"insights-facilitator@{EMAIL_DOMAIN}",
+                display_name="Insights facilitator",
+                password=UNUSABLE_HASH,
+            )
+            community = community_create(owner=facilitator, name="Bench insights", slug=INSIGHTS_SLUG)
+            # A facilitator rather than the owner: owners are asked for two-factor login first.
+            Membership.objects.filter(community=community, user=facilitator).update(role=Membership.Role.FACILITATOR)
+            members = [
+                User.objects.create(
+                    email=f"insights-{index}@{EMAIL_DOMAIN}", display_name=f"Insights {index}", password=UNUSABLE_HASH
+                )
+                for index in range(INSIGHTS_MEMBERS)
+            ]
+            for member in members:
+                Membership.objects.create(
+                    community=community, user=member, role=Membership.Role.MEMBER, state=Membership.State.ACTIVE
+                )
+            call_format = format_default()
+            now = datetime.now(UTC)
+            for week in range(INSIGHTS_WEEKS, 0, -1):
+                attendees = []
+                for member in members:
+                    came = rng.random() < 0.85
+                    attendees.append(
+                        Attendee(
+                            member,
+                            came=came,
+                            shared=came and rng.random() < 0.9,
+                            felt_heard=rng.randint(2, 5) if came else None,
+                            helped=("listened", "shared"),
+                        )
+                    )
+                past_call(
+                    community=community,
+                    facilitator=facilitator,
+                    call_format=call_format,
+                    weeks_ago=week - 0.5,
+                    attendees=attendees,
+                    segments=[(60, 60), (600, 600 + rng.randint(0, 200)), (1200, 1300), (300, 300)],
+                    now=now,
+                )
+        say(f"seeded {INSIGHTS_WEEKS} past calls for the insights page in {time.perf_counter() - started:.1f} s")
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(facilitator)
+    return [(client, INSIGHTS_SLUG)]
+
+
 def _viewers():
     """Logged-in clients for a fixed sample of members, each with one of their communities."""
     from django.test import Client
@@ -341,6 +413,7 @@ def measure(name: str, viewers, path_for) -> dict:
         client, slug = viewers[number % len(viewers)]
         path = path_for(slug)
         timer = SqlTimer()
+        connection.queries_log.clear()  # the log keeps 9,000 queries; a full one would count 0 here
         with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timer):
             cpu_started = time.process_time()
             started = time.perf_counter()
@@ -383,6 +456,11 @@ def main() -> None:
             "community": measure("community page", viewers, lambda slug: f"/c/{slug}/"),
             "my_calls": measure("my calls", viewers, lambda slug: "/me/calls/"),
         }
+        insights_viewer = _insights_viewer()
+        viewers += insights_viewer
+        pages["insights"] = measure(
+            "insights (104 weekly calls)", insights_viewer, lambda slug: f"/c/{slug}/insights/?months=24"
+        )
     finally:
         for client, _slug in viewers:
             client.logout()

@@ -92,8 +92,12 @@ class Insights:
 
 
 def _past_calls(community: Community, since: datetime, now: datetime):
+    """Calls that have begun: their start time has passed, or their room was opened early."""
     return Call.objects.filter(
-        community=community, status=Call.Status.SCHEDULED, starts_at__gte=since, starts_at__lte=now
+        Q(starts_at__lte=now) | Q(room__started_at__isnull=False),
+        community=community,
+        status=Call.Status.SCHEDULED,
+        starts_at__gte=since,
     ).order_by("starts_at")
 
 
@@ -105,7 +109,8 @@ def community_insights(*, community: Community, months: int = DEFAULT_PERIOD, no
     insights = Insights(community=community, since=since, calls=list(rows.values()))
     if not rows:
         return insights
-    in_period = {"call__community": community, "call__starts_at__gte": since, "call__starts_at__lte": now}
+    # The aggregates read the whole period; rows for calls not in `rows` (not yet begun) are skipped.
+    in_period = {"call__community": community, "call__starts_at__gte": since}
     in_rooms = {f"room__{key}": value for key, value in in_period.items()}
 
     going = RSVP.objects.filter(status=RSVP.Status.GOING, **in_period).values("call_id").annotate(n=Count("pk"))
@@ -137,7 +142,9 @@ def community_insights(*, community: Community, months: int = DEFAULT_PERIOD, no
 
     helped = Counter()
     helped_answers = 0
-    for choices in CheckOut.objects.filter(**in_period).values_list("helped", flat=True):
+    for call_id, choices in CheckOut.objects.filter(**in_period).values_list("call_id", "helped"):
+        if call_id not in rows:
+            continue
         helped_answers += 1
         helped.update(set(choices or ()))
     insights.helped_answers = helped_answers

@@ -3,10 +3,17 @@
 import pytest
 from django.urls import reverse
 
+from journey.demo import Attendee
+from journey.demo import past_call as _past_call
 from journey.models import CheckOut
-from tests.journey.history import Attendee, past_call
 
 pytestmark = pytest.mark.django_db
+
+
+def past_call(circle, **fields):
+    return _past_call(
+        community=circle.community, facilitator=circle.facilitator, call_format=circle.call_format, **fields
+    )
 
 
 @pytest.fixture

@@ -8,10 +8,17 @@ import pytest
 from django.urls import reverse
 
 from journey import insights
+from journey.demo import Attendee
+from journey.demo import past_call as _past_call
 from journey.insights import MIN_ANSWERS
-from tests.journey.history import Attendee, past_call
 
 pytestmark = pytest.mark.django_db
+
+
+def past_call(circle, **fields):
+    return _past_call(
+        community=circle.community, facilitator=circle.facilitator, call_format=circle.call_format, **fields
+    )
 
 
 @pytest.fixture
@@ -106,7 +113,7 @@ def test_what_helped_counts_each_choice_once_per_answer(circle, history):
 def test_segments_that_ran_over_time(circle, history):
     data = insights.community_insights(community=circle.community)
     summary = [(s.position, s.title, s.runs, s.over, s.average_over_minutes) for s in data.segments]
-    assert summary == [(1, "Part 1", 3, 1, 2.0), (2, "Part 2", 3, 1, 3.0)]
+    assert summary == [(1, "Arriving", 3, 1, 2.0), (2, "Check-in", 3, 1, 3.0)]
     calls = by_title(data)
     assert [calls[t].segments_over for t in ("First", "Second", "Third")] == [1, 0, 1]
 

@@ -3,6 +3,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from attunement_site import demo
 from groups import demo as groups_demo
+from groups.services.formats import format_default
+from journey import demo as journey_demo
 
 
 class Command(BaseCommand):
@@ -19,6 +21,13 @@ class Command(BaseCommand):
             owner=people[demo.OWNER_EMAIL],
             facilitator=people[demo.FACILITATOR_EMAIL],
             members=[people[email] for email in demo.MEMBER_EMAILS],
+        )
+        journey_demo.seed_history(
+            community=community,
+            facilitator=people[demo.FACILITATOR_EMAIL],
+            members=[people[email] for email in demo.MEMBER_EMAILS],
+            call_format=format_default(),
+            title=groups_demo.WEEKLY_TITLE,
         )
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"Facilitator: {demo.FACILITATOR_EMAIL}")

@@ -91,16 +91,17 @@ export function renderCircle(list, state) {
     const name = document.createElement("span");
     name.className = "seat-name";
     name.textContent = p.name;
-    if (p.checkin) {
-      const checkin = document.createElement("span");
-      checkin.className = "seat-checkin";
-      checkin.textContent = p.checkin;
-      name.append(" ", checkin);
-    }
     const status = document.createElement("span");
     status.className = "seat-status";
     status.textContent = statusLabel(state, p);
-    item.append(name, status);
+    item.append(name);
+    if (p.checkin) {
+      const checkin = document.createElement("span");
+      checkin.className = "seat-checkin";
+      checkin.textContent = fmt("checked in: %(word)s", { word: p.checkin });
+      item.append(checkin);
+    }
+    item.append(status);
     if (p.role !== "member") {
       const role = document.createElement("span");
       role.className = "seat-role";

@@ -1,0 +1,120 @@
+"""Past calls with a known record: RSVPs, who came, who shared, check-outs and segment timings.
+
+The demo seeds a few weeks of them so the insights page has something to show; the tests and the
+insights benchmark build exact histories with `past_call`. Rows are written directly, as if the calls
+had taken place, so every number is known."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+
+from groups.models import RSVP, Call
+from journey.models import CheckOut
+from sharing.models import Participant, Room, RoomEvent
+
+
+@dataclass
+class Attendee:
+    user: object
+    came: bool = True
+    shared: bool = True
+    felt_heard: int | None = None
+    helped: tuple = ()
+
+
+def past_call(
+    *, community, facilitator, call_format, weeks_ago: float, title="Weekly circle", attendees=(), segments=(), now=None
+) -> Call:
+    """A call that took place `weeks_ago`, with an ended room. `segments` lists (planned_s, actual_s)."""
+    now = now or timezone.now()
+    starts_at = now - timedelta(weeks=weeks_ago)
+    call = Call.objects.create(
+        community=community,
+        format=call_format,
+        facilitator=facilitator,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=75),
+        time_zone="Europe/Berlin",
+        capacity=12,
+        title=title,
+    )
+    planned = list(call_format.segments or [])
+    agenda = [
+        planned[i] if i < len(planned) else {"kind": "round", "title": f"Part {i + 1}", "turn_seconds": 60}
+        for i in range(len(segments))
+    ]
+    room = Room.objects.create(
+        call=call,
+        status=Room.Status.ENDED,
+        started_at=starts_at,
+        ended_at=starts_at + timedelta(hours=1),
+        segments=agenda,
+    )
+    Participant.objects.create(
+        room=room,
+        user=facilitator,
+        role=Participant.Role.FACILITATOR,
+        state=Participant.State.ADMITTED,
+        admitted_at=starts_at,
+        has_shared=True,
+    )
+    for person in attendees:
+        RSVP.objects.create(call=call, user=person.user, status=RSVP.Status.GOING)
+        if person.came:
+            Participant.objects.create(
+                room=room,
+                user=person.user,
+                state=Participant.State.ADMITTED,
+                admitted_at=starts_at,
+                has_shared=person.shared,
+            )
+        if person.felt_heard is not None:
+            CheckOut.objects.create(
+                call=call, user=person.user, felt_heard=person.felt_heard, helped=list(person.helped)
+            )
+    for index, (planned, actual) in enumerate(segments):
+        RoomEvent.objects.create(
+            room=room,
+            version=index + 2,
+            kind="segment.ended",
+            at=starts_at + timedelta(minutes=10 * (index + 1)),
+            duration_ms=actual * 1000,
+            detail={"segment": index, "segment_kind": "round", "planned_ms": planned * 1000},
+        )
+    return call
+
+
+def seed_history(*, community, facilitator, members, call_format, weeks: int = 8, title: str, seed: int = 7) -> int:
+    """`weeks` weekly calls before now, unless the community already has a record. Returns how many."""
+    if Room.objects.filter(call__community=community, status=Room.Status.ENDED).exists():
+        return 0
+    rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
+    helped = [value for value in CheckOut.Helped.values if value != "other"]
+    for week in range(weeks, 0, -1):
+        attendees = []
+        for person in members:
+            came = rng.random() < 0.8
+            attendees.append(
+                Attendee(
+                    person,
+                    came=came,
+                    shared=came and rng.random() < 0.85,
+                    felt_heard=rng.choice((3, 4, 4, 5, 5)) if came and rng.random() < 0.9 else None,
+                    helped=tuple(rng.sample(helped, rng.randint(1, 2))),
+                )
+            )
+        segments = [(60, 60), (300, 300 + rng.choice((0, 0, 30, 90))), (900, 900 + rng.choice((0, 120, 240)))]
+        past_call(
+            community=community,
+            facilitator=facilitator,
+            call_format=call_format,
+            weeks_ago=week,
+            title=title,
+            attendees=attendees,
+            segments=segments,
+        )
+    return weeks
