@@ -35,7 +35,7 @@ class CallInsight:
     title: str
     starts_at: datetime
     going: int = 0  # RSVP'd "going"
-    attended: int = 0  # admitted to the room
+    attended: int = 0  # members admitted to the room
     showed: int = 0  # of those who RSVP'd, how many came
     answers: int = 0  # check-outs received
     felt_heard: float | None = None  # the average, only with at least MIN_ANSWERS answers
@@ -122,6 +122,7 @@ def community_insights(*, community: Community, months: int = DEFAULT_PERIOD, no
     attendance = (
         Participant.objects.filter(
             admitted_at__isnull=False,
+            role=Participant.Role.MEMBER,  # facilitators hold the call; they are not counted as coming
             **in_rooms,
         )
         .alias(rsvped=Exists(rsvped))

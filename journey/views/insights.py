@@ -28,7 +28,7 @@ def _charts(data: insights.Insights) -> list:
     labels = [formats.date_format(call.starts_at, "j M") for call in data.calls]
     attendance = charts.bars(
         _("Attendance per call"),
-        _("Filled bars: people who came. Outlines: people who RSVP'd."),
+        _("Filled bars: members who came. Outlines: members who RSVP'd."),
         labels,
         [call.attended for call in data.calls],
         outline_values=[call.going for call in data.calls],

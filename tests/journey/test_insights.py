@@ -82,11 +82,11 @@ def test_attendance_show_up_and_felt_heard_per_call(circle, history):
     data = insights.community_insights(community=circle.community)
     calls = by_title(data)
     assert [call.title for call in data.calls] == ["First", "Second", "Third"]
-    # The facilitator is in every room but did not RSVP: they count as attending, not as showing up.
-    assert (calls["First"].going, calls["First"].attended, calls["First"].showed) == (4, 4, 3)
+    # The facilitator is in every room too, but holds the call: only members count as coming.
+    assert (calls["First"].going, calls["First"].attended, calls["First"].showed) == (4, 3, 3)
     assert calls["First"].show_up_rate == 0.75
-    assert (calls["Second"].going, calls["Second"].attended, calls["Second"].showed) == (4, 4, 3)
-    assert (calls["Third"].going, calls["Third"].attended, calls["Third"].showed) == (3, 4, 3)
+    assert (calls["Second"].going, calls["Second"].attended, calls["Second"].showed) == (4, 3, 3)
+    assert (calls["Third"].going, calls["Third"].attended, calls["Third"].showed) == (3, 3, 3)
     assert calls["Third"].show_up_rate == 1.0
     assert calls["First"].felt_heard == 4.0
     assert calls["Second"].felt_heard is None, "two answers are never averaged"
@@ -95,7 +95,7 @@ def test_attendance_show_up_and_felt_heard_per_call(circle, history):
     assert data.show_up_rate == pytest.approx(9 / 11)
     # Over the period: only calls with enough answers count, weighted by answers: (12 + 14) / 6.
     assert data.felt_heard == pytest.approx(4.33)
-    assert data.total_attended == 12
+    assert data.total_attended == 9
 
 
 def test_what_helped_counts_each_choice_once_per_answer(circle, history):
@@ -173,9 +173,9 @@ def test_the_page_and_the_csv_show_the_known_numbers(client, circle, history):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert [row[1:] for row in rows[1:]] == [
-        ["First", "4", "4", "0.75", "3", "4.00", "1"],
-        ["Second", "4", "4", "0.75", "<3", "", "0"],
-        ["Third", "3", "4", "1.00", "3", "4.67", "1"],
+        ["First", "4", "3", "0.75", "3", "4.00", "1"],
+        ["Second", "4", "3", "0.75", "<3", "", "0"],
+        ["Third", "3", "3", "1.00", "3", "4.67", "1"],
     ]
 
 

@@ -335,6 +335,7 @@ function renderCheckin() {
     button.setAttribute("aria-pressed", String(button.dataset.checkin === word));
   }
   $("checkin-clear").hidden = !word;
+  $("checkin-practice").hidden = state.status !== "lobby";
   $("checkin-status").textContent = word ? fmt("Your check-in: %(word)s", { word }) : "";
 }
 
