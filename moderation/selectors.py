@@ -27,12 +27,11 @@ def queue(*, user, community=None, state=Report.State.OPEN):
 def people_to_report(*, reporter, community=None, call=None):
     """Whom a person can report: people they share a community or a call with."""
     if call is not None:
-        return list(
-            User.objects.filter(participations__room_id=call.pk)
-            .exclude(pk=reporter.pk)
-            .distinct()
-            .order_by("display_name")
-        )
+        # Only the people who were in the call may see who else was.
+        people = User.objects.filter(participations__room_id=call.pk)
+        if not people.filter(pk=reporter.pk).exists():
+            return []
+        return list(people.exclude(pk=reporter.pk).distinct().order_by("display_name"))
     communities = Membership.objects.filter(user=reporter, state=Membership.State.ACTIVE).values("community_id")
     if community is not None:
         communities = communities.filter(community=community)

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
@@ -36,7 +37,9 @@ def series_edit(request, pk):
     community = community_for(request, series.community.slug, facilitate=True)
     from_call = None
     if request.GET.get("from"):
-        from_call = get_object_or_404(Call, series=series, pk=request.GET["from"])
+        if not request.GET["from"].isdecimal():
+            raise Http404
+        from_call = get_object_or_404(Call, series=series, pk=int(request.GET["from"]))
     form = SeriesForm(request.POST or None, community=community, initial=SeriesForm.initial_for(series, from_call))
     if request.method == "POST" and form.is_valid():
         try:
