@@ -41,8 +41,14 @@ def call_url(call: Call) -> str:
 
 
 def escape_text(value: str) -> str:
+    """A TEXT value on one line: every line break (CRLF, LF or a lone CR) becomes the escape \\n."""
     return (
-        value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\\n").replace("\n", "\\n")
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\r", "\\n")
+        .replace("\n", "\\n")
     )
 
 
