@@ -255,42 +255,59 @@ function receiveSupport(message) {
   }
 }
 
+const supportBoxes = new Map(); // participant id -> its thread's element, kept so drafts and focus survive
+
+function supportBox(p) {
+  const box = document.createElement("div");
+  box.className = "support-thread";
+  const title = document.createElement("h4");
+  const list = document.createElement("ul");
+  const form = document.createElement("form");
+  const id = `support-to-${p.id}`;
+  const label = document.createElement("label");
+  label.htmlFor = id;
+  const input = document.createElement("textarea");
+  input.id = id;
+  input.maxLength = 1000;
+  input.rows = 2;
+  const send = document.createElement("button");
+  send.type = "submit";
+  send.className = "button small";
+  send.textContent = t("Send privately");
+  form.append(label, input, send);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (text && connection.send({ type: "support.message", to: p.id, text })) input.value = "";
+  });
+  box.append(title, list, form);
+  return box;
+}
+
 function renderSupportThreads() {
   const area = $("support-threads");
   if (!area) return;
   const asking = state.participants.filter((p) => p.needs_support || supportThreads.has(p.id));
   $("support-requests").hidden = asking.length === 0;
-  area.replaceChildren(
-    ...asking.map((p) => {
-      const box = document.createElement("div");
-      box.className = "support-thread";
-      const title = document.createElement("h4");
-      title.textContent = p.name;
-      const list = document.createElement("ul");
-      for (const message of supportThreads.get(p.id) || []) list.append(supportLine(message));
-      const form = document.createElement("form");
-      const id = `support-to-${p.id}`;
-      const label = document.createElement("label");
-      label.htmlFor = id;
-      label.textContent = fmt("Write privately to %(name)s", { name: p.name });
-      const input = document.createElement("textarea");
-      input.id = id;
-      input.maxLength = 1000;
-      input.rows = 2;
-      const send = document.createElement("button");
-      send.type = "submit";
-      send.className = "button small";
-      send.textContent = t("Send privately");
-      form.append(label, input, send);
-      form.addEventListener("submit", (event) => {
-        event.preventDefault();
-        const text = input.value.trim();
-        if (text && connection.send({ type: "support.message", to: p.id, text })) input.value = "";
-      });
-      box.append(title, list, form);
-      return box;
-    }),
-  );
+  const shown = new Set(asking.map((p) => p.id));
+  for (const [id, box] of supportBoxes) {
+    if (!shown.has(id)) {
+      box.remove();
+      supportBoxes.delete(id);
+    }
+  }
+  asking.forEach((p, index) => {
+    let box = supportBoxes.get(p.id);
+    if (!box) {
+      box = supportBox(p);
+      supportBoxes.set(p.id, box);
+    }
+    box.querySelector("h4").textContent = p.name;
+    box.querySelector("label").textContent = fmt("Write privately to %(name)s", { name: p.name });
+    box.querySelector("ul").replaceChildren(...(supportThreads.get(p.id) || []).map(supportLine));
+    // Moving a node drops the focus inside it, so a box moves only when it is out of place.
+    if (area.children[index] !== box) area.insertBefore(box, area.children[index] || null);
+  });
 }
 
 // Rendering
@@ -299,7 +316,61 @@ function me() {
   return state ? person(state, state.you.participant) : null;
 }
 
+// Keeping the keyboard focus: when a render removes or hides the control that had the focus, the
+// focus moves to the same control re-rendered (same data-focus-key), else to the next control in its
+// section, else to the section's heading; never to the page, where a screen reader loses its place.
+
+const CONTROLS = "button, a[href], input, select, textarea";
+
+function focusKey(element) {
+  return element?.dataset?.focusKey || (element?.id ? `#${element.id}` : null);
+}
+
+function usable(element) {
+  if (!element || !element.isConnected || element.closest("[hidden]")) return false;
+  return element.checkVisibility ? element.checkVisibility() : element.offsetParent !== null;
+}
+
+function restoreFocus(before, key, section, siblings) {
+  if (!before || before === document.body || usable(before)) return;
+  const same = key && [...root.querySelectorAll("[data-focus-key], [id]")].find((el) => focusKey(el) === key);
+  if (usable(same)) {
+    same.focus();
+    return;
+  }
+  // The same person's other control of the kind (Maya's "earlier" once she is last).
+  const group = before.dataset?.focusGroup;
+  const kin = group && [...root.querySelectorAll("[data-focus-group]")].find((el) => el.dataset.focusGroup === group);
+  if (usable(kin)) {
+    kin.focus();
+    return;
+  }
+  if (!section) return;
+  // The control now where the lost one stood, or the nearest one after it, or before it.
+  const controls = [...section.querySelectorAll(CONTROLS)];
+  const at = Math.max(0, siblings.indexOf(before));
+  const after = controls.slice(at).find(usable) || controls.slice(0, at).reverse().find(usable);
+  if (after) {
+    after.focus();
+    return;
+  }
+  const heading = section.querySelector("h2, h3");
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus();
+  }
+}
+
 function render() {
+  const before = root.contains(document.activeElement) ? document.activeElement : null;
+  const key = focusKey(before);
+  const section = before?.closest("section, form") || null;
+  const siblings = section ? [...section.querySelectorAll(CONTROLS)] : [];
+  renderView();
+  restoreFocus(before, key, section?.isConnected ? section : before?.closest("#room > *") || null, siblings);
+}
+
+function renderView() {
   const you = state.you;
   const inLobby = you.state === "lobby";
   $("lobby").hidden = !inLobby;
@@ -528,6 +599,7 @@ function actionButton(label, type, fields, withVersion = false) {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "button small";
+  button.dataset.focusKey = `${type}:${fields.participant ?? ""}`;
   button.textContent = label;
   button.addEventListener("click", () => {
     if (withVersion) connection.act(type, fields);
@@ -542,6 +614,8 @@ function moveButton(p, ids, index, step) {
   button.type = "button";
   button.className = "button small";
   button.textContent = step < 0 ? "↑" : "↓";
+  button.dataset.focusKey = `order:${p.id}:${step}`;
+  button.dataset.focusGroup = `order:${p.id}`;
   button.setAttribute("aria-label", label);
   button.addEventListener("click", () => {
     const order = [...ids];
