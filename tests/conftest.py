@@ -2,6 +2,7 @@
 
 import functools
 import os
+import time
 
 import pytest
 from django.conf import settings
@@ -142,7 +143,35 @@ def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory):
 @pytest.fixture
 def site(live_server_process, transactional_db):
     """The live site with an empty database that this test fills and commits."""
-    return live_server_process
+    yield live_server_process
+    _wait_until_the_server_is_quiet()
+
+
+QUIET_FOR = 0.5  # seconds without a query in flight: the sockets of closed browsers have been handled
+
+
+def _wait_until_the_server_is_quiet(seconds: float = 10.0) -> None:
+    """Before the database is emptied for the next test, let the server finish what closing browsers
+    set off (leaving rooms, ticks): emptying tables under a running transaction can deadlock."""
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + seconds
+    quiet_since = None
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state <> 'idle'"
+            )
+            busy = cursor.fetchone()[0]
+            now = time.monotonic()
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= QUIET_FOR:
+                return
+            time.sleep(0.02)
 
 
 @pytest.fixture
