@@ -54,7 +54,8 @@ def reflection_send(*, call_id: int, user, text: str) -> dict:
     if room.speaker_id == me.pk:
         raise RoomError("not_allowed", "This is your share.")
     segment = room.segment() or {}
-    if segment.get("reflection_mode") == "spoken":
+    # Someone who prefers typing reflects in writing even where reflections are spoken.
+    if segment.get("reflection_mode") == "spoken" and not user.prefers_typing:
         raise RoomError("not_allowed", "Reflections are spoken in this part of the call.")
     sharer_user_id = Participant.objects.values_list("user_id", flat=True).get(pk=room.speaker_id)
     reflection_id = secrets.token_urlsafe(9)

@@ -148,7 +148,9 @@ function receive(message) {
     $("shown-reflections").hidden = false;
     $("shown-reflections-list").append(item);
     announcer.say(fmt("%(name)s reflected: %(text)s", { name: from ? from.name : t("A listener"), text: message.text }));
-    speak(message.text);
+    // The sharer was read it when it reached them; the one who wrote it knows it already.
+    const mine = state?.turn?.speaker === state?.you.participant;
+    if (!mine && message.from !== state?.you.participant) speak(message.text);
   }
 }
 
@@ -372,6 +374,7 @@ function render() {
 
 function renderView() {
   const you = state.you;
+  root.dataset.status = state.status;
   const inLobby = you.state === "lobby";
   $("lobby").hidden = !inLobby;
   $("stage").hidden = inLobby;
@@ -506,7 +509,8 @@ function renderControls() {
     $("typed-share-input").value = "";
     $("typed-share-input").focus();
   }
-  const typedReflections = reflections && !sharer && segment?.reflection_mode !== "spoken";
+  const typedReflections =
+    reflections && !sharer && (segment?.reflection_mode !== "spoken" || flag("prefersTyping"));
   show("reflection-form", typedReflections);
   if (!reflections) {
     $("reflection-sent").textContent = "";
@@ -668,7 +672,7 @@ function timeCues(timer, left) {
   if (timer.kind !== "turn" || !state.turn) return;
   const key = (name) => `${state.turn.number}:${name}`;
   const mine = state.turn.speaker === state.you.participant;
-  if (mine && left <= 30000 && left > 0 && timer.ends - Date.parse(state.turn.started_at) > 45000 && !warned.has(key("30"))) {
+  if (mine && left <= 30000 && left > 0 && timer.ends - Date.parse(state.turn.started_at) >= 45000 && !warned.has(key("30"))) {
     warned.add(key("30"));
     cues.play("thirty-seconds");
     announcer.say(t("30 seconds left"));
