@@ -39,6 +39,12 @@ bench-room: $(STAMP)
 bench-reminders: $(STAMP)
 	$(BIN)/python -m benchmarks.reminders $(BENCH_ARGS)
 
+# The soak: 200 rooms of 8 sockets for 20 minutes on two web processes, 10% of clients reconnecting
+# every 30 to 120 s; RSS growth, unrecovered version gaps and Redis connections before and after.
+# Needs DATABASE_URL (PostgreSQL) and REDIS_URL. BENCH_ARGS="--rooms 40 --minutes 4" for a short run.
+bench-soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak $(BENCH_ARGS)
+
 # The production processes for real: two web processes, a worker and a beat from the Procfile, with
 # production settings, on PostgreSQL (DATABASE_URL) and a Redis of its own; a scripted client signs
 # people up, receives a reminder over SMTP, runs a round across both processes, kills one, restarts

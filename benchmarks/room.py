@@ -186,13 +186,14 @@ def room_action(group: Group) -> tuple[Sock, dict] | None:
         return None
     if phase == "turn":
         speaker = group.by_participant.get(state["turn"]["speaker"])
-        return (speaker, {"type": "turn.finish", "version": version}) if speaker else None
+        turn = state["turn"]["number"]
+        return (speaker, {"type": "turn.finish", "version": version, "turn": turn}) if speaker else None
     if phase == "between":
         index, segments = state["segment_index"], state["segments"]
         if state["segment_complete"]:
             if index + 1 >= len(segments):
                 return None  # the agenda is over
-            return facilitator, {"type": "segment.next", "version": version}
+            return facilitator, {"type": "segment.next", "version": version, "segment": index}
         if segments[index]["kind"] == "open":  # open sharing, nobody speaking: give someone the floor
             here = [p["id"] for p in state["participants"] if p["present"] and p["state"] == "admitted"]
             if not here:

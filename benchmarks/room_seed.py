@@ -31,14 +31,14 @@ class SeededRoom:
     sessions: list[str]  # session keys; the facilitator's first
 
 
-def bench_database_url(url: str, say) -> str:
-    """Create <name>_bench_room next to the configured PostgreSQL database if missing; return its URL."""
+def bench_database_url(url: str, say, suffix: str = "_bench_room") -> str:
+    """Create <name><suffix> next to the configured PostgreSQL database if missing; return its URL."""
     import psycopg
     from psycopg import sql
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/") or "postgres"
-    bench_name = name if name.endswith("_bench_room") else f"{name}_bench_room"
+    bench_name = name if name.endswith(suffix) else f"{name}{suffix}"
     conninfo = {
         "host": parts.hostname or "127.0.0.1",
         "port": parts.port or 5432,
@@ -55,10 +55,11 @@ def bench_database_url(url: str, say) -> str:
     return urlunsplit(parts._replace(path=f"/{bench_name}"))
 
 
-def configure(say) -> str:
-    """Point this process at the benchmark database, start Django, and return the database URL."""
+def configure(say, suffix: str = "_bench_room") -> str:
+    """Point this process at the benchmark database (<name><suffix>: bench-soak has its own), start
+    Django, and return the database URL."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "attunement_site.settings"
-    os.environ["DATABASE_URL"] = bench_database_url(os.environ["DATABASE_URL"], say)
+    os.environ["DATABASE_URL"] = bench_database_url(os.environ["DATABASE_URL"], say, suffix)
 
     import django
 
