@@ -20,6 +20,8 @@
 const AUDIO_MAX_BITRATE = 32000; // Opus at about 32 kbps per stream
 const VIDEO_MAX_BITRATE = 150000;
 const SPEAKING_LEVEL = 0.04;
+const SPEAKING_HOLD_MS = 1200; // speech has pauses: a voice counts as speaking for a moment after it was heard
+const MEASURE_EVERY_MS = 100;
 
 export class MediaMesh {
   constructor({ send, onChange, autoUnmute = false }) {
@@ -41,7 +43,9 @@ export class MediaMesh {
     this.context = null;
     this.micDenied = false;
     this.outOfTurn = new Set();
-    this.levelTimer = setInterval(() => this.measure(), 250);
+    this.events = []; // the last signalling events, for "can't hear" diagnostics (no media content)
+    this.loudAt = new Map(); // participant id (or "me") -> when their level last crossed the threshold
+    this.levelTimer = setInterval(() => this.measure(), MEASURE_EVERY_MS);
   }
 
   // Starting
@@ -107,6 +111,11 @@ export class MediaMesh {
     this.onChange({ floorOpened });
   }
 
+  note(...event) {
+    this.events.push([Math.round(performance.now()), ...event]);
+    if (this.events.length > 200) this.events.shift();
+  }
+
   mayTalk(id) {
     return this.floor === null || this.floor === undefined || this.floor.includes(id);
   }
@@ -161,14 +170,19 @@ export class MediaMesh {
     this.applyFloor();
   }
 
-  // Peers, with the "perfect negotiation" pattern: the peer with the larger id is polite.
+  // Peers, with the "perfect negotiation" pattern: the peer with the larger id is polite. To keep
+  // the first exchange free of glare (a rollback in the middle of ICE gathering can leave a
+  // connection that never gathers), the smaller id makes the first offer; the other side offers
+  // only once it has answered, or if no offer has come when its watchdog fires.
 
   connect(id) {
+    this.note("connect", id);
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     const peer = {
       id,
       pc,
       polite: this.me > id,
+      offersFirst: this.me < id,
       makingOffer: false,
       ignoreOffer: false,
       audio: null,
@@ -182,11 +196,16 @@ export class MediaMesh {
     };
     this.peers.set(id, peer);
     pc.onnegotiationneeded = async () => {
+      if (!peer.offersFirst && !pc.remoteDescription) {
+        this.note("wait", id);
+        return; // the other side's offer is on its way
+      }
       try {
         peer.makingOffer = true;
         await pc.setLocalDescription();
         // In a glare the implicit description may be an answer: send it as what it is.
         const kind = pc.localDescription.type === "answer" ? "rtc.answer" : "rtc.offer";
+        this.note("send", kind, id, pc.signalingState);
         this.send({ type: kind, to: id, sdp: pc.localDescription.sdp });
       } catch {
         // a failed offer is retried by the next negotiationneeded event
@@ -195,6 +214,7 @@ export class MediaMesh {
       }
     };
     pc.onicecandidate = ({ candidate }) => {
+      this.note("candidate", id, Boolean(candidate));
       if (candidate) this.send({ type: "rtc.ice", to: id, candidate: candidate.toJSON() });
     };
     pc.ontrack = ({ track, streams }) => {
@@ -212,8 +232,10 @@ export class MediaMesh {
       }
       this.onChange();
     };
+    pc.onicegatheringstatechange = () => this.note("gathering", id, pc.iceGatheringState);
     pc.onconnectionstatechange = () => {
       peer.state = pc.connectionState;
+      this.note("connection", id, pc.connectionState);
       if (pc.connectionState === "failed" && peer.restarts < 5) {
         peer.restarts += 1;
         pc.restartIce();
@@ -236,6 +258,7 @@ export class MediaMesh {
         pc.addTransceiver("audio", { direction: "recvonly" });
       }
     }
+    this.watchdog(peer);
   }
 
   addLocalTracks(peer) {
@@ -274,6 +297,7 @@ export class MediaMesh {
 
   async handleSignal(peer, message) {
     const pc = peer.pc;
+    this.note("receive", message.type, peer.id, pc.signalingState);
     try {
       if (message.type === "rtc.offer" || message.type === "rtc.answer") {
         const description = { type: message.type === "rtc.offer" ? "offer" : "answer", sdp: message.sdp };
@@ -296,8 +320,9 @@ export class MediaMesh {
           peer.pendingCandidates.push(message.candidate);
         }
       }
-    } catch {
+    } catch (error) {
       // A broken exchange shows as "can't hear" and is retried with an ICE restart.
+      this.note("error", message.type, peer.id, String(error));
     }
   }
 
@@ -321,6 +346,7 @@ export class MediaMesh {
       if (this.peers.get(peer.id) === peer && (state === "new" || state === "connecting" || state === "failed")) {
         if (peer.restarts < 5) {
           peer.restarts += 1;
+          peer.offersFirst = true; // no offer came: make one
           peer.pc.restartIce();
         }
         this.watchdog(peer);
@@ -331,6 +357,7 @@ export class MediaMesh {
   drop(id) {
     const peer = this.peers.get(id);
     if (!peer) return;
+    this.note("drop", id);
     clearTimeout(peer.watchdog);
     peer.pc.close();
     if (peer.audio) peer.audio.srcObject = null;
@@ -345,7 +372,7 @@ export class MediaMesh {
     try {
       const source = this.context.createMediaStreamSource(stream);
       const analyser = this.context.createAnalyser();
-      analyser.fftSize = 512;
+      analyser.fftSize = 2048;
       source.connect(analyser);
       const peer = this.peers.get(id);
       if (peer) peer.analyser = analyser;
@@ -358,7 +385,7 @@ export class MediaMesh {
     try {
       const source = this.context.createMediaStreamSource(this.local);
       this.localAnalyser = this.context.createAnalyser();
-      this.localAnalyser.fftSize = 512;
+      this.localAnalyser.fftSize = 2048;
       source.connect(this.localAnalyser);
     } catch {
       this.localAnalyser = null;
@@ -373,14 +400,23 @@ export class MediaMesh {
     return Math.sqrt(sum / data.length);
   }
 
+  speaking(key, level, now) {
+    if (level > SPEAKING_LEVEL) this.loudAt.set(key, now);
+    return now - (this.loudAt.get(key) ?? -Infinity) < SPEAKING_HOLD_MS;
+  }
+
   measure() {
+    const now = performance.now();
     let changed = false;
     for (const [id, peer] of this.peers) {
       if (!peer.analyser) continue;
       const level = MediaMesh.level(peer.analyser);
-      const speaking = level > SPEAKING_LEVEL;
-      if (speaking !== (this.levels.get(id) > SPEAKING_LEVEL)) changed = true;
       this.levels.set(id, level);
+      const speaking = this.speaking(id, level, now);
+      if (speaking !== Boolean(peer.speaking)) {
+        peer.speaking = speaking;
+        changed = true;
+      }
       const outOfTurn = speaking && !peer.audible;
       if (outOfTurn !== this.outOfTurn.has(id)) {
         changed = true;
@@ -389,15 +425,18 @@ export class MediaMesh {
       }
     }
     if (this.localAnalyser) {
-      const before = this.localLevel > SPEAKING_LEVEL;
       this.localLevel = MediaMesh.level(this.localAnalyser);
-      if (before !== this.localLevel > SPEAKING_LEVEL) changed = true;
+      const speaking = this.speaking("me", this.localLevel, now);
+      if (speaking !== this.localSpeaking) {
+        this.localSpeaking = speaking;
+        changed = true;
+      }
     }
     if (changed) this.onChange();
   }
 
   status() {
-    const talkingWhileMuted = Boolean(this.local) && this.muted && this.localLevel > SPEAKING_LEVEL;
+    const talkingWhileMuted = Boolean(this.local) && this.muted && Boolean(this.localSpeaking);
     return {
       started: Boolean(this.started),
       micDenied: this.micDenied,
@@ -410,7 +449,7 @@ export class MediaMesh {
         id: peer.id,
         state: peer.state,
         audible: peer.audible,
-        speaking: (this.levels.get(peer.id) || 0) > SPEAKING_LEVEL,
+        speaking: Boolean(peer.speaking),
         outOfTurn: this.outOfTurn.has(peer.id),
         volume: this.volumes.get(peer.id) ?? 1,
       })),
