@@ -11,6 +11,11 @@ from sharing import services
 from sharing.errors import RoomError
 
 
+def at(t0, seconds):
+    """The moment `seconds` after t0."""
+    return t0 + timedelta(seconds=seconds)
+
+
 @dataclass(eq=False)
 class Room:
     call: Call

@@ -3,7 +3,7 @@
 import pytest
 
 from sharing.models import Participant, RoomEvent
-from tests.sharing.test_room import at, started, t0  # noqa: F401 (fixtures)
+from tests.rooms import at
 
 pytestmark = pytest.mark.django_db
 

@@ -3,29 +3,11 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from groups.models import Membership
 from sharing.errors import RoomError
 from sharing.models import Participant, Room, RoomEvent
-
-
-@pytest.fixture
-def t0():
-    return timezone.now().replace(microsecond=0)
-
-
-def at(t0, seconds):
-    return t0 + timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def started(room, t0):
-    """Everyone in, the call started, and the grounding skipped: the check-in round is running."""
-    room.enter(*room.everyone, now=t0)
-    room.act(room.facilitator, "call.start", now=t0)
-    room.act(room.facilitator, "segment.next", now=at(t0, 1))
-    return room
+from tests.rooms import at
 
 
 def names(room, ids, now=None):
