@@ -90,10 +90,17 @@ def erase(*, user: User, now=None) -> None:
 
 
 def erase_due(*, now=None) -> int:
+    """Erase every account whose grace period has passed. Each account is claimed under its row lock
+    and checked again there, so someone who logs in (and so keeps the account) while this runs is
+    not erased, and two runs at once (a second beat) never erase the same account twice."""
     now = now or timezone.now()
     due = User.objects.filter(deletion_requested_at__lte=now - GRACE, erased_at__isnull=True)
     count = 0
-    for user in due:
-        erase(user=user, now=now)
-        count += 1
+    for pk in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            user = due.select_for_update(skip_locked=True).filter(pk=pk).first()
+            if user is None:
+                continue  # kept meanwhile, or being erased by another run
+            erase(user=user, now=now)
+            count += 1
     return count

@@ -1,13 +1,17 @@
 """Export and deletion, end to end; after erasure no personal data remains in any table."""
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from django.apps import apps
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 from accounts import privacy
+from accounts.models import User
 from groups.services.rsvps import rsvp_set
 from moderation.services import report_create
 from sharing import services as room
@@ -95,3 +99,46 @@ def test_after_erasure_no_personal_data_remains_in_any_table(circle):
     from sharing.models import Participant
 
     assert Participant.objects.filter(room_id=call.pk, user=rowan).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_erasure_runs_at_once_erase_each_account_once():
+    """Two beats by mistake: each due account is claimed by one run, under its row lock."""
+    people = [make_person(f"leaving{i}@example.com") for i in range(6)]
+    for person in people:
+        privacy.request_deletion(user=person, now=timezone.now() - timedelta(days=8))
+    start = threading.Barrier(2)
+
+    def run():
+        start.wait()
+        try:
+            return privacy.erase_due()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        counts = list(pool.map(lambda _: run(), range(2)))
+    assert sum(counts) == len(people)
+    assert User.objects.filter(pk__in=[p.pk for p in people], erased_at__isnull=True).count() == 0
+
+
+def test_an_account_kept_after_the_run_began_is_not_erased(db, monkeypatch):
+    """Someone logs in (and so keeps their account) between the run listing them and erasing them."""
+    leaving = make_person("leaving@example.com")
+    privacy.request_deletion(user=leaving, now=timezone.now() - timedelta(days=8))
+    listed = privacy.User.objects.filter
+
+    def list_then_log_in(*args, **kwargs):
+        queryset = listed(*args, **kwargs)
+        if kwargs.get("erased_at__isnull"):
+            ids = list(queryset.values_list("pk", flat=True))
+            privacy.cancel_deletion(user=privacy.User.objects.get(pk=leaving.pk))
+            monkeypatch.setattr(queryset, "values_list", lambda *a, **k: ids)
+        return queryset
+
+    monkeypatch.setattr(privacy.User.objects, "filter", list_then_log_in)
+    assert privacy.erase_due() == 0
+    monkeypatch.undo()
+    leaving.refresh_from_db()
+    assert leaving.erased_at is None and leaving.email == "leaving@example.com"
