@@ -25,7 +25,7 @@ from sharing.models import Participant, Room, RoomEvent
 MIN_ANSWERS = 3  # fewer answers than this and no aggregate is shown anywhere
 REACH_OUT_CALLS = 3  # "RSVP'd but have not attended or shared for the last 3 calls"
 OVERRUN_TOLERANCE_MS = 60_000  # a segment a minute or less over its plan did not run over
-PERIODS = {3: "3", 12: "12", 24: "24"}  # months a facilitator may look back
+PERIODS = (3, 12, 24)  # months a facilitator may look back
 DEFAULT_PERIOD = 12
 
 
