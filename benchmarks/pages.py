@@ -23,7 +23,8 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from benchmarks.databases import scratch_database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,36 +51,12 @@ def say(message: str) -> None:
     print(f"[bench-pages] {message}", flush=True)
 
 
-def _postgres_bench_url(url: str) -> str:
-    """Create <name>_bench next to the configured database if it is missing; return its URL."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/") or "postgres"
-    bench_name = name if name.endswith("_bench") else f"{name}_bench"
-    conninfo = {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 5432,
-        "user": parts.username or "postgres",
-        "dbname": "postgres",
-    }
-    if parts.password:
-        conninfo["password"] = parts.password
-    with psycopg.connect(**conninfo, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [bench_name]).fetchone()
-        if not exists:
-            say(f"creating database {bench_name}")
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(bench_name)))
-    return urlunsplit(parts._replace(path=f"/{bench_name}"))
-
-
 def configure() -> None:
     """Point the settings at the scratch database, then start Django."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "attunement_site.settings"
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
-        os.environ["DATABASE_URL"] = _postgres_bench_url(url)
+        os.environ["DATABASE_URL"] = scratch_database_url(url, "_bench", say)
     else:
         var_dir = Path(os.environ.get("VAR_DIR") or ROOT / "var").resolve()
         var_dir.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from benchmarks.databases import scratch_database_url
 from benchmarks.servers import ROOT, cpu_seconds, tree
 from tests.mailsink import MailSink
 
@@ -78,32 +79,9 @@ def require_production_services() -> None:
         )
 
 
-def bench_database_url(url: str) -> str:
-    """Create <name>_bench_reminders next to the configured database if missing; return its URL."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/") or "postgres"
-    bench_name = name if name.endswith("_bench_reminders") else f"{name}_bench_reminders"
-    conninfo = {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 5432,
-        "user": parts.username or "postgres",
-        "dbname": "postgres",
-    }
-    if parts.password:
-        conninfo["password"] = parts.password
-    with psycopg.connect(**conninfo, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [bench_name]).fetchone():
-            say(f"creating database {bench_name}")
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(bench_name)))
-    return urlunsplit(parts._replace(path=f"/{bench_name}"))
-
-
 def configure() -> str:
     os.environ["DJANGO_SETTINGS_MODULE"] = "attunement_site.settings"
-    os.environ["DATABASE_URL"] = bench_database_url(os.environ["DATABASE_URL"])
+    os.environ["DATABASE_URL"] = scratch_database_url(os.environ["DATABASE_URL"], "_bench_reminders", say)
 
     import django
 

@@ -9,7 +9,8 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+
+from benchmarks.databases import scratch_database_url
 
 PEOPLE_PER_ROOM = 8  # a facilitator and 7 members
 ROOMS_PER_COMMUNITY = 50
@@ -31,35 +32,11 @@ class SeededRoom:
     sessions: list[str]  # session keys; the facilitator's first
 
 
-def bench_database_url(url: str, say, suffix: str = "_bench_room") -> str:
-    """Create <name><suffix> next to the configured PostgreSQL database if missing; return its URL."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/") or "postgres"
-    bench_name = name if name.endswith(suffix) else f"{name}{suffix}"
-    conninfo = {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 5432,
-        "user": parts.username or "postgres",
-        "dbname": "postgres",
-    }
-    if parts.password:
-        conninfo["password"] = parts.password
-    with psycopg.connect(**conninfo, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [bench_name]).fetchone()
-        if not exists:
-            say(f"creating database {bench_name}")
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(bench_name)))
-    return urlunsplit(parts._replace(path=f"/{bench_name}"))
-
-
 def configure(say, suffix: str = "_bench_room") -> str:
     """Point this process at the benchmark database (<name><suffix>: bench-soak has its own), start
     Django, and return the database URL."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "attunement_site.settings"
-    os.environ["DATABASE_URL"] = bench_database_url(os.environ["DATABASE_URL"], say, suffix)
+    os.environ["DATABASE_URL"] = scratch_database_url(os.environ["DATABASE_URL"], suffix, say)
 
     import django
 
