@@ -51,6 +51,12 @@ class Circle:
             **fields,
         )
 
+    def past_call(self, **fields):
+        """A call that has taken place, with its record: see journey.demo.past_call."""
+        from journey.demo import past_call
+
+        return past_call(community=self.community, facilitator=self.facilitator, call_format=self.call_format, **fields)
+
 
 def _join(community, user, role, state, accepted=True):
     return Membership.objects.create(

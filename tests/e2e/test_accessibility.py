@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from accounts.models import User
 from groups.services.rsvps import rsvp_set
-from journey.demo import Attendee, past_call
+from journey.demo import Attendee
 from moderation.services import report_create
 from sharing.models import Room
 from tests.personas import build_circle
@@ -94,10 +94,7 @@ def test_pages_have_no_serious_or_critical_violations(browser, site, theme):
     jonas = circle.add_member("jonas@example.com", display_name="Jonas")
     aiko = circle.add_member("aiko@example.com", display_name="Aiko")
     for weeks_ago in (3, 2, 1):
-        past = past_call(
-            community=circle.community,
-            facilitator=circle.facilitator,
-            call_format=circle.call_format,
+        past = circle.past_call(
             weeks_ago=weeks_ago,
             attendees=[Attendee(person, felt_heard=4, helped=("listened",)) for person in (circle.member, jonas, aiko)],
             segments=[(60, 60), (300, 420)],

@@ -4,21 +4,14 @@ import pytest
 from django.urls import reverse
 
 from journey.demo import Attendee
-from journey.demo import past_call as _past_call
 from journey.models import CheckOut
 
 pytestmark = pytest.mark.django_db
 
 
-def past_call(circle, **fields):
-    return _past_call(
-        community=circle.community, facilitator=circle.facilitator, call_format=circle.call_format, **fields
-    )
-
-
 @pytest.fixture
 def call(circle):
-    return past_call(circle, weeks_ago=0.01, attendees=[Attendee(circle.member)])
+    return circle.past_call(weeks_ago=0.01, attendees=[Attendee(circle.member)])
 
 
 def test_one_tap_saves_the_answer(client, circle, call):
@@ -82,7 +75,7 @@ def test_only_people_who_were_in_the_call_may_check_out(client, circle, call, wh
 
 
 def test_a_member_who_rsvpd_but_did_not_come_cannot_check_out(client, circle):
-    call = past_call(circle, weeks_ago=0.01, attendees=[Attendee(circle.member, came=False)])
+    call = circle.past_call(weeks_ago=0.01, attendees=[Attendee(circle.member, came=False)])
     client.force_login(circle.member)
     assert client.post(reverse("checkout", args=[call.pk]), {"felt_heard": "5"}).status_code == 403
 

@@ -9,16 +9,9 @@ from django.urls import reverse
 
 from journey import insights
 from journey.demo import Attendee
-from journey.demo import past_call as _past_call
 from journey.insights import MIN_ANSWERS
 
 pytestmark = pytest.mark.django_db
-
-
-def past_call(circle, **fields):
-    return _past_call(
-        community=circle.community, facilitator=circle.facilitator, call_format=circle.call_format, **fields
-    )
 
 
 @pytest.fixture
@@ -34,8 +27,7 @@ def people(circle):
 def history(circle, people):
     maya, jonas, aiko, ben = people
     # Three weeks ago: four RSVP'd, three came, three answered (4, 5, 3).
-    first = past_call(
-        circle,
+    first = circle.past_call(
         weeks_ago=3,
         title="First",
         attendees=[
@@ -47,8 +39,7 @@ def history(circle, people):
         segments=[(300, 300), (600, 780)],  # the second ran 3 minutes over
     )
     # Two weeks ago: four RSVP'd, two came, two answered: below the threshold.
-    second = past_call(
-        circle,
+    second = circle.past_call(
         weeks_ago=2,
         title="Second",
         attendees=[
@@ -60,8 +51,7 @@ def history(circle, people):
         segments=[(300, 350), (600, 600)],  # 50 s over is within the minute's tolerance
     )
     # One week ago: three RSVP'd, all came, four answered... three: 5, 5, 4.
-    third = past_call(
-        circle,
+    third = circle.past_call(
         weeks_ago=1,
         title="Third",
         attendees=[
@@ -127,14 +117,13 @@ def test_members_to_reach_out_to(circle, people, history):
 
 def test_no_reach_out_list_before_three_calls(circle, people):
     _maya, _jonas, _aiko, ben = people
-    past_call(circle, weeks_ago=1, attendees=[Attendee(ben, came=False)])
+    circle.past_call(weeks_ago=1, attendees=[Attendee(ben, came=False)])
     assert insights.community_insights(community=circle.community).reach_out == []
 
 
 def test_under_three_answers_nothing_about_them_is_shown_anywhere(client, circle, people):
     maya, jonas, _aiko, _ben = people
-    past_call(
-        circle,
+    circle.past_call(
         weeks_ago=1,
         title="Small",
         attendees=[Attendee(maya, felt_heard=1, helped=("other",)), Attendee(jonas, felt_heard=2)],
@@ -200,7 +189,7 @@ def test_only_facilitators_see_insights(client, circle, history, who):
 
 def test_a_spreadsheet_formula_in_a_title_is_defused(client, circle, people):
     maya, *_rest = people
-    past_call(circle, weeks_ago=1, title='=HYPERLINK("x")', attendees=[Attendee(maya)])
+    circle.past_call(weeks_ago=1, title='=HYPERLINK("x")', attendees=[Attendee(maya)])
     client.force_login(circle.facilitator)
     rows = list(
         csv.reader(io.StringIO(client.get(reverse("insights_csv", args=[circle.community.slug])).content.decode()))
@@ -210,7 +199,7 @@ def test_a_spreadsheet_formula_in_a_title_is_defused(client, circle, people):
 
 def test_period_choice_and_bad_input(client, circle, people):
     maya, *_rest = people
-    past_call(circle, weeks_ago=30, title="Long ago", attendees=[Attendee(maya)])
+    circle.past_call(weeks_ago=30, title="Long ago", attendees=[Attendee(maya)])
     client.force_login(circle.facilitator)
     url = reverse("insights", args=[circle.community.slug])
     assert "Long ago" not in client.get(url + "?months=3").content.decode()
@@ -224,7 +213,7 @@ def test_query_count_stays_fixed_as_history_grows(client, circle, people, django
     client.force_login(circle.facilitator)
     url = reverse("insights", args=[circle.community.slug])
     for week in range(1, 4):  # three calls: every part of the page has something to show
-        past_call(circle, weeks_ago=week / 10, attendees=[Attendee(maya, felt_heard=4)], segments=[(60, 60)])
+        circle.past_call(weeks_ago=week / 10, attendees=[Attendee(maya, felt_heard=4)], segments=[(60, 60)])
     client.get(url)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -232,8 +221,7 @@ def test_query_count_stays_fixed_as_history_grows(client, circle, people, django
     with CaptureQueriesContext(connection) as small:
         client.get(url)
     for week in range(1, 40):
-        past_call(
-            circle,
+        circle.past_call(
             weeks_ago=week,
             attendees=[Attendee(p, felt_heard=3, helped=("listened",)) for p in people],
             segments=[(60, 90), (60, 200)],

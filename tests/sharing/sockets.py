@@ -39,8 +39,11 @@ class Socket:
         connected, _subprotocol = await self.communicator.connect(timeout=5)
         return connected
 
+    def decode(self, raw: str) -> dict:
+        return json.loads(raw)
+
     async def receive(self, timeout=3) -> dict:
-        message = json.loads(await self.communicator.receive_from(timeout=timeout))
+        message = self.decode(await self.communicator.receive_from(timeout=timeout))
         assert protocol.server_errors(message) == [], message
         if message["type"] == "state":
             assert self.version is None or message["version"] >= self.version, "versions never go back"
