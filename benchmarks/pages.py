@@ -9,8 +9,9 @@ runs. Each page is requested 20 times to warm up and then 200 times through djan
 as members who are logged in. The last line printed is one JSON object with the results.
 
 The insights page is measured on its own community: two years of weekly calls (104), each with ten
-members who RSVP'd, most of whom came, shared and checked out, and the timings of four segments,
-viewed by its facilitator over the longest period offered (24 months).
+members who RSVP'd, most of whom came, shared and checked out, and the timings of three segments
+(journey.demo.seed_history, as the demo's history), viewed by its facilitator over the longest
+period offered (24 months).
 """
 
 from __future__ import annotations
@@ -289,12 +290,11 @@ def _insights_viewer():
     from groups.models import Community, Membership
     from groups.services.communities import community_create
     from groups.services.formats import format_default
-    from journey.demo import Attendee, past_call
+    from journey.demo import seed_history
 
     facilitator = User.objects.filter(email=f"insights-facilitator@{EMAIL_DOMAIN}").first()
     if not Community.objects.filter(slug=INSIGHTS_SLUG).exists():
         started = time.perf_counter()
-        rng = random.Random(104)
         with transaction.atomic():
             facilitator = User.objects.create(
                 email=f"insights-facilitator@{EMAIL_DOMAIN}",
@@ -314,30 +314,15 @@ def _insights_viewer():
                 Membership.objects.create(
                     community=community, user=member, role=Membership.Role.MEMBER, state=Membership.State.ACTIVE
                 )
-            call_format = format_default()
-            now = datetime.now(UTC)
-            for week in range(INSIGHTS_WEEKS, 0, -1):
-                attendees = []
-                for member in members:
-                    came = rng.random() < 0.85
-                    attendees.append(
-                        Attendee(
-                            member,
-                            came=came,
-                            shared=came and rng.random() < 0.9,
-                            felt_heard=rng.randint(2, 5) if came else None,
-                            helped=("listened", "shared"),
-                        )
-                    )
-                past_call(
-                    community=community,
-                    facilitator=facilitator,
-                    call_format=call_format,
-                    weeks_ago=week - 0.5,
-                    attendees=attendees,
-                    segments=[(60, 60), (600, 600 + rng.randint(0, 200)), (1200, 1300), (300, 300)],
-                    now=now,
-                )
+            seed_history(
+                community=community,
+                facilitator=facilitator,
+                members=members,
+                call_format=format_default(),
+                weeks=INSIGHTS_WEEKS,
+                title="Weekly circle",
+                seed=104,
+            )
         say(f"seeded {INSIGHTS_WEEKS} past calls for the insights page in {time.perf_counter() - started:.1f} s")
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(facilitator)
