@@ -17,14 +17,11 @@ It refuses SQLite and a missing REDIS_URL: the numbers are about the production 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import secrets
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 from benchmarks.databases import scratch_database_url
 from benchmarks.servers import ROOT, cpu_seconds, tree
 from tests.mailsink import MailSink
+from tests.processes import Process
 
 PER_CALL = 10
 EMAIL_DOMAIN = "bench-reminders.invalid"
@@ -175,38 +173,11 @@ def seed(count: int, due_at: datetime) -> None:
         cursor.execute("ANALYZE")
 
 
-class Proc:
-    """One Procfile process through bin/proc, in its own process group."""
-
-    def __init__(self, name: str, env: dict[str, str], log_path: Path):
-        self.name = name
-        self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 (kept open for the process's lifetime)
-        self.popen = subprocess.Popen(
-            [str(ROOT / "bin" / "proc"), name],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
+class Proc(Process):
+    """One Procfile process through bin/proc, as the tests start them, with its CPU time."""
 
     def cpu_seconds(self) -> float:
         return sum(cpu_seconds(pid) for pid in tree(self.popen.pid))
-
-    def stop(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if self.popen.poll() is not None:
-                break
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=15)
-        self._log.close()
 
 
 def process_environment(args, database_url: str, sink: MailSink, log_dir: Path) -> dict[str, str]:
