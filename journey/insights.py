@@ -80,15 +80,11 @@ class Insights:
 
     @property
     def felt_heard(self) -> float | None:
-        """The average over every answer in the period, if there are enough of them."""
-        answers = sum(call.answers for call in self.calls)
-        if answers < MIN_ANSWERS:
-            return None
+        """The average over the answers of calls that show one (each had at least MIN_ANSWERS)."""
         rated = [call for call in self.calls if call.felt_heard is not None]
-        counted = sum(call.answers for call in rated)
-        if counted < MIN_ANSWERS:
+        if not rated:
             return None
-        return round(sum(call.felt_heard * call.answers for call in rated) / counted, 2)
+        return round(sum(call.felt_heard * call.answers for call in rated) / sum(call.answers for call in rated), 2)
 
 
 def _past_calls(community: Community, since: datetime, now: datetime):
