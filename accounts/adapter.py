@@ -2,14 +2,14 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
 from django.utils.translation import gettext as _
 
+from accounts.models import SiteBan
+
 
 class AccountAdapter(DefaultAccountAdapter):
     """Sign-up stores the display name and time zone with the new account, in one save, and refuses
     addresses banned from the site."""
 
     def clean_email(self, email):
-        from moderation.models import SiteBan
-
         email = super().clean_email(email)
         if SiteBan.objects.filter(email=email.lower()).exists():
             raise forms.ValidationError(_("This address cannot be used to sign up."))

@@ -1,6 +1,11 @@
 import zoneinfo
 
+from django.contrib import messages
+from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core import two_factor
 
 
 class TimeZoneMiddleware:
@@ -35,50 +40,10 @@ class RequireTwoFactorMiddleware:
             user is not None
             and user.is_authenticated
             and not request.path.startswith(self.ALLOWED_PREFIXES)
-            and needs_two_factor(user)
+            and two_factor.missing(user)
         ):
-            from django.contrib import messages
-            from django.shortcuts import redirect
-            from django.utils.translation import gettext as _
-
             messages.info(
                 request, _("Your role keeps other people safe, so it needs two-factor login. Please set it up now.")
             )
             return redirect("mfa_activate_totp")
         return self.get_response(request)
-
-
-TWO_FACTOR_CACHE_SECONDS = 300
-
-
-def _two_factor_key(user_id: int) -> str:
-    return f"needs-two-factor:{user_id}"
-
-
-def forget_two_factor(user_id: int) -> None:
-    """Ask again on the next request: someone's role or two-factor devices changed."""
-    from django.core.cache import cache
-
-    cache.delete(_two_factor_key(user_id))
-
-
-def needs_two_factor(user) -> bool:
-    """Staff and owners without a TOTP device. Cached briefly, and forgotten when roles or devices change."""
-    from allauth.mfa.models import Authenticator
-    from django.core.cache import cache
-
-    from groups.models import Membership
-
-    key = _two_factor_key(user.pk)
-    known = cache.get(key)
-    if known is not None:
-        return known
-    needs = bool(
-        (
-            user.is_staff
-            or Membership.objects.filter(user=user, role=Membership.Role.OWNER, state=Membership.State.ACTIVE).exists()
-        )
-        and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
-    )
-    cache.set(key, needs, TWO_FACTOR_CACHE_SECONDS)
-    return needs

@@ -1,7 +1,13 @@
 from django.contrib import messages
+from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
 from accounts import privacy
+from core import standing, two_factor
+
+# Sent after someone saves their profile, with `user` and `changed` (the names of the fields that
+# changed): apps that keep something in step with a person's choices (reminder rows) listen.
+profile_changed = Signal()
 
 
 def keep_account_on_login(sender, request, user, **kwargs):
@@ -11,8 +17,8 @@ def keep_account_on_login(sender, request, user, **kwargs):
 
 
 def two_factor_changed(sender, request=None, user=None, authenticator=None, **kwargs):
-    from accounts.middleware import forget_two_factor
-
+    """Ask the rule again, and let live rooms re-check the powers that need a second factor."""
     person = user or getattr(authenticator, "user", None)
     if person is not None:
-        forget_two_factor(person.pk)
+        two_factor.forget(person.pk)
+        standing.announce(user_id=person.pk)

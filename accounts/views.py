@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 
 from accounts import privacy
 from accounts.forms import ProfileForm
+from accounts.signals import profile_changed
 from accounts.themes import THEME_COOKIE, THEMES
-from groups.services.preferences import profile_saved
 
 
 @login_required
@@ -21,7 +21,7 @@ def profile(request):
         form = ProfileForm(request.POST, instance=request.user)
         if form.is_valid():
             form.save()
-            profile_saved(user=request.user, changed=set(form.changed_data))
+            profile_changed.send(sender=ProfileForm, user=request.user, changed=set(form.changed_data))
             messages.success(request, _("Your profile is saved."))
             return redirect("profile")
     else:

@@ -11,7 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from attunement_site.env import Env
+from core.env import Env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "attunement_site",
+    "core",
     "accounts",
     "groups",
     "sharing",
@@ -58,7 +59,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "attunement_site.logs.RequestIdMiddleware",
+    "core.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -339,10 +340,10 @@ LOG_FORMAT = env.choice("LOG_FORMAT", {"json", "text"}, "text" if DEBUG else "js
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"correlation": {"()": "attunement_site.logs.CorrelationFilter"}},
+    "filters": {"correlation": {"()": "core.logs.CorrelationFilter"}},
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
-        "json": {"()": "attunement_site.logs.JsonFormatter"},
+        "json": {"()": "core.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["correlation"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -100,7 +100,4 @@ def _call_starting_soon(community, facilitator, details, members, now):
         )
     for member in members:
         rsvp_set(call_id=call.pk, user=member, going=True, now=now)
-    from sharing.models import Room
-
-    Room.objects.filter(call=call).delete()  # a fresh room each time the demo is seeded
     return call

@@ -52,6 +52,13 @@ def can_own(user, community: Community) -> bool:
     return membership is not None and membership.is_owner
 
 
+def owns_a_community(user_id: int) -> bool:
+    """Whether this person owns any community now: the two-factor rule asks (core.two_factor)."""
+    return Membership.objects.filter(
+        user_id=user_id, role=Membership.Role.OWNER, state=Membership.State.ACTIVE
+    ).exists()
+
+
 def can_view(user, community: Community) -> bool:
     """Anyone may see a community's page, except people banned from it."""
     return not is_banned(user, community)

@@ -8,7 +8,8 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from groups.models import RSVP, Agreement, Call, CallFormat, Community, Invite, Membership
+from accounts.models import User
+from groups.models import RSVP, Agreement, Call, CallFormat, Community, Invite, Membership, Notification
 
 UPCOMING_ON_COMMUNITY_PAGE = 12
 RECENT_DAYS = 30
@@ -142,8 +143,6 @@ def formats_for(community: Community):
 
 
 def facilitators_of(community: Community):
-    from accounts.models import User
-
     return User.objects.filter(
         memberships__community=community,
         memberships__state=Membership.State.ACTIVE,
@@ -181,8 +180,6 @@ def calendar_feed_calls(*, user, now=None):
 
 def deliveries_for_call(call: Call):
     """Which reminders and notices went out for a call, to whom and when; never their content."""
-    from groups.models import Notification
-
     return list(
         Notification.objects.filter(call=call)
         .select_related("recipient")

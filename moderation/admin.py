@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from moderation.models import AuditEntry, CrisisResource, Report, SiteBan
+from accounts.models import SiteBan
+from core.models import AuditEntry
+from moderation.models import CrisisResource, Report
 
 
 @admin.register(Report)

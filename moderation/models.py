@@ -55,47 +55,6 @@ class Report(models.Model):
         return f"Report {self.pk} ({self.get_reason_display()}, {self.state})"
 
 
-class AuditEntry(models.Model):
-    """Append-only: who did what to whom, why and when, for every moderation and role action."""
-
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(max_length=40)
-    subject = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    community = models.ForeignKey(
-        "groups.Community", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    reason = models.TextField(blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        verbose_name_plural = _("audit log")
-
-    def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionError("The audit log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The audit log is append-only.")
-
-
-class SiteBan(models.Model):
-    """An address that may not sign up again."""
-
-    email = models.EmailField(unique=True)
-    reason = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self):
-        return self.email
-
-
 class CrisisResource(models.Model):
     """Where to turn in a crisis: a community's own, or the site's default when community is empty."""
 

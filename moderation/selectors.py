@@ -1,8 +1,9 @@
 from django.db.models import Q
 
 from accounts.models import User
+from core.models import AuditEntry
 from groups.models import Community, Membership
-from moderation.models import AuditEntry, CrisisResource, Report
+from moderation.models import CrisisResource, Report
 
 
 def moderated_communities(user):

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
-from attunement_site import ratelimit
+from accounts.models import SiteBan, User
+from core import ratelimit
+from core.audit import record
 from groups import permissions
 from groups.models import RSVP, Call, Community, Membership
 from groups.services import notify
 from groups.services.rsvps import rsvp_set
-from moderation.audit import record
-from moderation.models import Report, SiteBan
+from moderation.models import Report
+from sharing.models import Participant, Room
+from sharing.services import kick
 
 Outcome = Report.Outcome
 MAX_SUSPENSION_DAYS = 365
@@ -60,9 +63,6 @@ def can_handle(actor, report: Report) -> bool:
 
 def _kick_from_live_rooms(user: User, community: Community | None) -> None:
     """Remove the person from every room that is still open, and close their sockets there."""
-    from sharing.models import Participant, Room
-    from sharing.services import kick
-
     rooms = Participant.objects.filter(user=user).exclude(room__status=Room.Status.ENDED)
     if community is not None:
         rooms = rooms.filter(room__call__community=community)
@@ -126,8 +126,6 @@ def ban_from_site(*, user: User, actor, reason: str, now=None) -> None:
     Membership.objects.filter(user=user).update(state=Membership.State.BANNED, role=Membership.Role.MEMBER)
     _cancel_rsvps(user, None, now)
     _kick_from_live_rooms(user, None)
-    from django.contrib.sessions.models import Session
-
     for session in Session.objects.filter(expire_date__gt=now):
         if session.get_decoded().get("_auth_user_id") == str(user.pk):
             session.delete()
@@ -176,8 +174,6 @@ def report_resolve(
     elif outcome == Outcome.REMOVED_FROM_CALL:
         if report.call is None:
             raise ValidationError(_("This report is not about a call."))
-        from sharing.services import kick
-
         kick(call_id=report.call_id, user_id=subject.pk)
         record(
             actor=actor, action="call.remove", subject=subject, community=community, reason=reason, call=report.call_id

@@ -6,9 +6,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups import permissions
+from groups.access import community_for
 from groups.forms import apply_errors
 from groups.models import Call, Community, Membership
-from groups.views.access import community_for
 from moderation import selectors, services
 from moderation.forms import OUTCOME_HELP, ReportForm, ResolveForm
 from moderation.models import Report

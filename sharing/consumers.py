@@ -12,7 +12,7 @@ from collections import deque
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from attunement_site.logs import correlation_id, new_id
+from core.logs import correlation_id, new_id
 from sharing import broadcast, ice, protocol, relays, services, snapshots
 from sharing.errors import RoomError
 

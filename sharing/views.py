@@ -5,7 +5,6 @@ from django.utils import timezone
 
 from groups.models import Call
 from groups.permissions import can_view
-from moderation.selectors import crisis_resources
 from sharing.access import check_entry
 from sharing.errors import RoomError
 from sharing.models import CHECKIN_EMOJI
@@ -23,11 +22,9 @@ def room(request, call_id):
     except RoomError as error:
         status = 403 if error.code in {"forbidden", "not_rsvped"} else 200
         return render(request, "sharing/room_closed.html", {"call": call, "reason": error.code}, status=status)
-    own, defaults = crisis_resources(communities=[call.community])
     context = {
         "call": call,
         "checkin_emoji": CHECKIN_EMOJI.items(),
-        "crisis_resources": own or defaults,
         "is_call_facilitator": call.is_facilitated_by(request.user) or request.user.is_staff,
         "ice_servers_url": getattr(settings, "ICE_SERVERS_URL", ""),
     }

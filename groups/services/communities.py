@@ -8,13 +8,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.middleware import forget_two_factor
-from attunement_site import ratelimit
+from core import ratelimit, two_factor
+from core.audit import record
 from groups import permissions
 from groups.models import RSVP, Agreement, Community, Invite, Membership
 from groups.models.communities import DEFAULT_AGREEMENTS
 from groups.services import notify, reminders
-from moderation.audit import record
+from groups.services.rsvps import rsvp_set
 
 Role = Membership.Role
 State = Membership.State
@@ -60,7 +60,7 @@ def community_create(
                 state=State.ACTIVE,
                 accepted_agreements_version=1,
             )
-            forget_two_factor(owner.pk)  # owners need two-factor login
+            two_factor.forget(owner.pk)  # owners need two-factor login
     except IntegrityError:
         raise ValidationError({"slug": [_("Another community already uses this web address.")]}) from None
     return community
@@ -197,8 +197,6 @@ def membership_decline(*, membership: Membership, actor) -> None:
 
 
 def _cancel_future_rsvps(*, community, user, now):
-    from groups.services.rsvps import rsvp_set
-
     call_ids = RSVP.objects.filter(
         call__community=community,
         user=user,
@@ -265,7 +263,7 @@ def membership_set_role(*, membership: Membership, actor, role: str) -> Membersh
     membership.save(update_fields=["role", "updated_at"])
     permissions.forget_membership(membership.user, community)
     record(actor=actor, action="member.role", subject=membership.user, community=community, old=previous, new=role)
-    forget_two_factor(membership.user_id)
+    two_factor.forget(membership.user_id)
     return membership
 
 

@@ -3,7 +3,14 @@
 from django.core.exceptions import ValidationError
 
 from groups import permissions
-from groups.formats import parse_segments, validate_grace_seconds
+from groups.formats import (
+    DEFAULT_FORMAT_DESCRIPTION,
+    DEFAULT_FORMAT_NAME,
+    DEFAULT_GRACE_SECONDS,
+    default_segments,
+    parse_segments,
+    validate_grace_seconds,
+)
 from groups.models import CallFormat, Community
 
 
@@ -47,13 +54,6 @@ def format_update(
 
 def format_default() -> CallFormat:
     """The site-wide attuned-sharing format, created if it is missing."""
-    from groups.formats import (
-        DEFAULT_FORMAT_DESCRIPTION,
-        DEFAULT_FORMAT_NAME,
-        DEFAULT_GRACE_SECONDS,
-        default_segments,
-    )
-
     call_format, _created = CallFormat.objects.get_or_create(
         community=None,
         name=DEFAULT_FORMAT_NAME,

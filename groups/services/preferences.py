@@ -23,3 +23,8 @@ def unsubscribe_person(*, user: User, scope: str) -> None:
 def profile_saved(*, user: User, changed: set[str]) -> None:
     if "reminders" in changed:
         reminders.sync_person(user)
+
+
+def on_profile_changed(sender, *, user: User, changed: set[str], **kwargs) -> None:
+    """accounts.signals.profile_changed: reminder rows follow a person's new choice at once."""
+    profile_saved(user=user, changed=changed)

@@ -4,8 +4,8 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from groups import calendar, selectors
+from groups.access import call_for, community_for
 from groups.models import Call, Series
-from groups.views.access import call_for, community_for
 
 
 def _ics(body: str, filename: str) -> HttpResponse:

@@ -8,8 +8,8 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from groups import permissions, selectors
+from groups.access import call_for, wants_fragment
 from groups.services.rsvps import AgreementsNeeded, rsvp_set
-from groups.views.access import call_for, wants_fragment
 
 
 def _call_context(request, call_id):

@@ -7,10 +7,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from groups import permissions, selectors
+from groups.access import community_for
 from groups.forms import AcceptAgreementsForm, AgreementsForm, CommunityForm, JoinForm, apply_errors
 from groups.services import communities as services
 from groups.services.errors import stale_edit
-from groups.views.access import community_for
 
 
 def directory(request):

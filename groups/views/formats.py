@@ -5,11 +5,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from groups import selectors
+from groups.access import community_for
 from groups.formats import default_segments
 from groups.forms import FormatForm, SegmentFormSet, apply_errors, segment_initial
 from groups.models import CallFormat
 from groups.services import formats as services
-from groups.views.access import community_for
 
 
 @login_required

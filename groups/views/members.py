@@ -8,10 +8,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from groups import permissions, selectors
+from groups.access import community_for, wants_fragment
 from groups.forms import InviteForm, RoleForm, apply_errors
 from groups.models import Invite, Membership
 from groups.services import communities as services
-from groups.views.access import community_for, wants_fragment
 
 
 @login_required

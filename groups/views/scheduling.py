@@ -5,11 +5,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from groups.access import call_for, community_for
 from groups.forms import CallForm, CancelForm, SeriesForm, apply_errors
 from groups.models import Call, Series
 from groups.services import scheduling as services
 from groups.services.errors import is_stale
-from groups.views.access import call_for, community_for
 
 
 @login_required

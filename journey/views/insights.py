@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from groups.views.access import community_for
+from groups.access import community_for
 from journey import charts, insights
 from journey.insights import DEFAULT_PERIOD, MIN_ANSWERS, PERIODS
 

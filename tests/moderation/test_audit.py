@@ -1,9 +1,9 @@
 import pytest
 from django.contrib.admin.sites import site
 
+from core.models import AuditEntry
 from groups.models import Membership
 from groups.services.communities import membership_approve, membership_set_role
-from moderation.models import AuditEntry
 
 
 def test_role_and_membership_actions_are_written_to_the_audit_log(circle):

@@ -4,10 +4,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from accounts.models import SiteBan
+from core.models import AuditEntry
 from groups.models import RSVP, Membership, Notification
 from groups.services.rsvps import rsvp_set
 from moderation import services
-from moderation.models import AuditEntry, Report, SiteBan
+from moderation.models import Report
 
 
 def make_report(circle, **changes):

@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from attunement_site.logs import JsonFormatter, correlation_id
+from core.logs import JsonFormatter, correlation_id
 
 
 def test_json_lines_carry_the_correlation_id_and_extra_ids():

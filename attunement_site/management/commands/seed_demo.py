@@ -5,6 +5,7 @@ from attunement_site import demo
 from groups import demo as groups_demo
 from groups.services.formats import format_default
 from journey import demo as journey_demo
+from sharing import demo as sharing_demo
 
 
 class Command(BaseCommand):
@@ -22,6 +23,7 @@ class Command(BaseCommand):
             facilitator=people[demo.FACILITATOR_EMAIL],
             members=[people[email] for email in demo.MEMBER_EMAILS],
         )
+        sharing_demo.fresh_rooms(community=community)
         journey_demo.seed_history(
             community=community,
             facilitator=people[demo.FACILITATOR_EMAIL],

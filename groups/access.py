@@ -1,4 +1,4 @@
-"""Loading a community or call for a view, with the permission rule applied once."""
+"""Loading a community or call for a request, with the permission rule applied once: pages in every app use it."""
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404

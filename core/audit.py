@@ -1,4 +1,4 @@
-from moderation.models import AuditEntry
+from core.models import AuditEntry
 
 
 def record(*, actor, action: str, subject=None, community=None, reason: str = "", **detail) -> AuditEntry:
