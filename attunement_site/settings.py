@@ -332,7 +332,7 @@ for _server in ICE_SERVERS:
             raise ImproperlyConfigured(f"ICE_SERVERS has {_url!r}, which is not a stun: or turn: URL.")
 TURN_SECRET = env.str("TURN_SECRET", "")
 TURN_URLS = env.list("TURN_URLS", [])
-TURN_TTL_SECONDS = env.int("TURN_TTL_SECONDS", 6 * 3600, minimum=60, maximum=7 * 24 * 3600)
+TURN_TTL_SECONDS = env.int("TURN_TTL_SECONDS", 600, minimum=180, maximum=3600)
 
 # Logs: JSON lines with correlation ids in production, plain text while developing.
 LOG_LEVEL = env.choice("LOG_LEVEL", {"DEBUG", "INFO", "WARNING", "ERROR"}, "INFO")

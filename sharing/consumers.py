@@ -1,5 +1,10 @@
 """The room socket. It authenticates, parses, and calls one service per message; every rule lives
-in sharing.services, sharing.relays and sharing.states. docs/protocol.md lists the messages."""
+in sharing.services, sharing.relays and sharing.states. docs/protocol.md lists the messages.
+
+The socket sits in the channel-layer group its seat allows (sharing.audiences): the circle's, the
+lobby's, or none. It follows the seat each new snapshot gives it, and checks the policy once more
+before anything leaves the server.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from core.logs import correlation_id, new_id
-from sharing import broadcast, ice, protocol, relays, services, snapshots
+from sharing import access, broadcast, ice, protocol, relays, services, snapshots
+from sharing.audiences import Seat, admits, seat_of
 from sharing.errors import RoomError
 
 logger = logging.getLogger("attunement.socket")
@@ -36,7 +42,11 @@ CLOSE_CODES = {
     "ended": 4410,
     "rate_limited": 4008,
     "not_found": 4404,
+    "two_factor": 4403,
 }
+
+# Renew the TURN credential when less than this is left of it.
+ICE_RENEW_BEFORE_SECONDS = 120
 
 
 def db(function):
@@ -51,6 +61,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.user = self.scope.get("user")
         self.participant_id = None
         self.facilitator = False
+        self.staff_powers = False
+        self.seat = Seat.GONE
+        self.ice_expires = None
         self.version = None
         self.received = deque()
         self.last_heartbeat = 0.0
@@ -59,25 +72,53 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.user is None or not self.user.is_authenticated:
             await self.refuse(RoomError("unauthenticated", "Please log in."))
             return
-        await self.join_group(broadcast.room_group(self.call_id))
+        # The person's own group first, so that a removal during entry still reaches this socket.
         await self.join_group(broadcast.person_group(self.call_id, self.user.pk))
         try:
             participant = await db(services.room_enter)(call_id=self.call_id, user=self.user)
+            self.staff_powers = await db(access.staff_powers)(self.user)
         except RoomError as error:
             await self.refuse(error)
             return
         self.participant_id = participant.pk
-        self.facilitator = participant.is_facilitator or self.user.is_staff
         logger.info("socket open", extra={"call": self.call_id, "participant": participant.pk})
         self.last_heartbeat = time.monotonic()
         await self.send_snapshot(await db(services.current_snapshot)(call_id=self.call_id))
-        await self.send_json({"type": "ice", **ice.servers_for(self.user.pk)})
 
     async def join_group(self, group):
         # Bounded: a channel layer that cannot answer (Redis restarting) must not hold the socket open
         # without a room; the error closes it and the browser reconnects.
+        if group in self.joined_groups:
+            return
         await asyncio.wait_for(self.channel_layer.group_add(group, self.channel_name), GROUP_TIMEOUT_SECONDS)
         self.joined_groups.append(group)
+
+    async def leave_group(self, group):
+        if group in self.joined_groups:
+            self.joined_groups.remove(group)
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def follow_seat(self, seat: Seat):
+        """Sit in the group this seat allows, and in no other."""
+        if seat == self.seat:
+            return
+        self.seat = seat
+        circle, lobby = broadcast.circle_group(self.call_id), broadcast.lobby_group(self.call_id)
+        if seat == Seat.CIRCLE:
+            await self.leave_group(lobby)
+            await self.join_group(circle)
+            await self.send_ice()
+        elif seat == Seat.LOBBY:
+            await self.leave_group(circle)
+            await self.join_group(lobby)
+        else:
+            await self.leave_group(circle)
+            await self.leave_group(lobby)
+
+    async def send_ice(self):
+        servers = ice.servers_for(self.call_id, self.user.pk)
+        self.ice_expires = servers.pop("expires_unix", None)
+        await self.send_json({"type": "ice", **servers})
 
     async def refuse(self, error: RoomError, code: int | None = None):
         logger.info("socket refused", extra={"call": self.call_id, "code": error.code})
@@ -106,11 +147,20 @@ class RoomConsumer(AsyncWebsocketConsumer):
         ):
             return  # overtaken by a newer one, or already sent: never go back
         self.version = snapshot["version"]
+        me = snapshots.viewer(snapshot, self.participant_id)
+        seat = seat_of(me["state"] if me else None)
+        self.facilitator = seat == Seat.CIRCLE and (me["role"] in snapshots.FACILITATING_ROLES or self.staff_powers)
         view = snapshots.for_viewer(snapshot, participant_id=self.participant_id, facilitator=self.facilitator)
+        if seat == Seat.GONE:
+            await self.follow_seat(seat)
+            await self.send_json({"type": "state", **view})
+            if self.participant_id is not None:
+                self.participant_id = None
+                await self.refuse(RoomError("removed", "You are no longer in this call."))
+            return
+        # Join the circle before its first snapshot, so that nothing said after it is missed.
+        await self.follow_seat(seat)
         await self.send_json({"type": "state", **view})
-        if view["you"]["state"] == "removed" and self.participant_id is not None:
-            self.participant_id = None
-            await self.refuse(RoomError("removed", "You were removed from this call."))
 
     # Incoming frames
 
@@ -161,7 +211,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
             self.last_heartbeat = now
             still_here, version = await db(services.heartbeat)(call_id=self.call_id, user=self.user)
             if not still_here:  # marked away meanwhile (a pause in the network): come back in
-                await db(services.room_enter)(call_id=self.call_id, user=self.user)
+                try:
+                    await db(services.room_enter)(call_id=self.call_id, user=self.user)
+                except RoomError as error:
+                    self.participant_id = None
+                    await self.refuse(error)
+                    return
             if version is not None and self.version is not None and version > self.version:
                 # A broadcast never arrived (group_send is at-most-once, and Redis may have
                 # restarted): rejoin the groups and send the room as it is now.
@@ -171,56 +226,33 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_json(
             {"type": "pong", "t": message["t"], "server_now": time.time() * 1000, "version": self.version}
         )
+        if self.seat == Seat.CIRCLE and self.ice_expires and self.ice_expires - time.time() < ICE_RENEW_BEFORE_SECONDS:
+            await self.send_ice()
 
     async def on_relay(self, message):
-        kind = message["type"]
+        kind, me, call = message["type"], self.user, self.call_id
         if kind == "share.text":
-            speaker, version = await db(relays.share_text)(call_id=self.call_id, user=self.user, text=message["text"])
-            await self.channel_layer.group_send(
-                broadcast.room_group(self.call_id),
-                {
-                    "type": "room.relay",
-                    "message": {
-                        "type": "share.text",
-                        "version": version,
-                        "participant": speaker,
-                        "text": message["text"],
-                    },
-                },
-            )
+            relayed = await db(relays.share_text)(call_id=call, user=me, text=message["text"])
         elif kind == "reflection.send":
-            ticket = await db(relays.reflection_send)(call_id=self.call_id, user=self.user, text=message["text"])
-            await self.channel_layer.group_send(
-                broadcast.person_group(self.call_id, ticket["sharer_user_id"]),
-                {"type": "room.relay", "message": ticket["message"]},
-            )
+            relayed = await db(relays.reflection_send)(call_id=call, user=me, text=message["text"])
         elif kind in protocol.SIGNALS:
-            sender, recipient = await db(relays.signal)(call_id=self.call_id, user=self.user, to=message["to"])
-            relayed = {key: value for key, value in message.items() if key != "to"}
-            relayed["from"] = sender
-            await self.channel_layer.group_send(
-                broadcast.person_group(self.call_id, recipient), {"type": "room.relay", "message": relayed}
-            )
+            relayed = await db(relays.signal)(call_id=call, user=me, message=message)
         elif kind == "support.message":
-            private = await db(relays.support_message)(
-                call_id=self.call_id, user=self.user, text=message["text"], to=message.get("to")
+            relayed = await db(relays.support_message)(
+                call_id=call, user=me, text=message["text"], to=message.get("to")
             )
-            for user_id in set(private["recipients"]) | {self.user.pk}:
-                await self.channel_layer.group_send(
-                    broadcast.person_group(self.call_id, user_id), {"type": "room.relay", "message": private["message"]}
-                )
-        elif kind == "reflection.show":
-            shown = await db(relays.reflection_show)(
-                call_id=self.call_id,
-                user=self.user,
+        else:  # reflection.show
+            relayed = await db(relays.reflection_show)(
+                call_id=call,
+                user=me,
                 reflection_id=message["id"],
                 sender=message["from"],
                 text=message["text"],
                 sig=message["sig"],
             )
-            await self.channel_layer.group_send(
-                broadcast.room_group(self.call_id), {"type": "room.relay", "message": shown}
-            )
+        for to, outgoing in relayed:
+            broadcast.check(to, outgoing)
+            await self.channel_layer.group_send(to.group, {"type": "room.relay", "message": outgoing})
 
     # Messages from the channel layer
 
@@ -228,8 +260,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_snapshot(event["snapshot"])
 
     async def room_relay(self, event):
-        if self.participant_id is not None:
-            await self.send_json(event["message"])
+        message = event["message"]
+        if self.participant_id is not None and admits(message["type"], self.seat):
+            await self.send_json(message)
 
     async def room_close(self, event):
         self.participant_id = None

@@ -144,6 +144,7 @@ class Participant(models.Model):
         LOBBY = "lobby", _("Waiting in the lobby")
         ADMITTED = "admitted", _("In the circle")
         REMOVED = "removed", _("Removed from this call")
+        LEFT = "left", _("No longer in this call")  # their standing changed; they may come back if it allows
 
     class Round(models.TextChoices):
         NONE = "", _("Not in this round")

@@ -11,9 +11,12 @@ import secrets
 
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from groups.models import Membership
+from sharing.access import may_keep_seat
+from sharing.broadcast import To, circle, one_in_circle
 from sharing.errors import RoomError
 from sharing.models import Participant, Room
+
+Relayed = list[tuple[To, dict]]  # each message with its audience (sharing.audiences)
 
 
 def _room_and_me(call_id: int, user) -> tuple[Room, Participant]:
@@ -23,12 +26,7 @@ def _room_and_me(call_id: int, user) -> tuple[Room, Participant]:
     me = Participant.objects.filter(room=room, user=user, state=Participant.State.ADMITTED).first()
     if me is None:
         raise RoomError("forbidden", "You are not in this call.")
-    if (
-        not user.is_staff
-        and not Membership.objects.filter(
-            community_id=room.call.community_id, user=user, state=Membership.State.ACTIVE
-        ).exists()
-    ):
+    if not may_keep_seat(user, room.call.community_id):
         raise RoomError("forbidden", "You are no longer a member of this community.")
     return room, me
 
@@ -38,15 +36,15 @@ def _signature(room: Room, reflection_id: str, sender: int, text: str) -> str:
     return salted_hmac("attunement.reflection", value, algorithm="sha256").hexdigest()
 
 
-def share_text(*, call_id: int, user, text: str) -> tuple[int, int]:
-    """The speaker's typed share: returns (speaker participant id, room version) to relay it."""
+def share_text(*, call_id: int, user, text: str) -> Relayed:
+    """The speaker's typed share, for the circle."""
     room, me = _room_and_me(call_id, user)
     if room.phase != Room.Phase.TURN or room.speaker_id != me.pk:
         raise RoomError("not_your_turn", "Typed shares are sent during your own turn.")
-    return me.pk, room.version
+    return [(circle(call_id), {"type": "share.text", "version": room.version, "participant": me.pk, "text": text})]
 
 
-def reflection_send(*, call_id: int, user, text: str) -> dict:
+def reflection_send(*, call_id: int, user, text: str) -> Relayed:
     """A listener's typed reflection, addressed to the sharer alone."""
     room, me = _room_and_me(call_id, user)
     if room.phase != Room.Phase.REFLECTIONS or room.speaker_id is None:
@@ -59,30 +57,28 @@ def reflection_send(*, call_id: int, user, text: str) -> dict:
         raise RoomError("not_allowed", "Reflections are spoken in this part of the call.")
     sharer_user_id = Participant.objects.values_list("user_id", flat=True).get(pk=room.speaker_id)
     reflection_id = secrets.token_urlsafe(9)
-    return {
-        "sharer_user_id": sharer_user_id,
-        "message": {
-            "type": "reflection",
-            "version": room.version,
-            "id": reflection_id,
-            "from": me.pk,
-            "text": text,
-            "sig": _signature(room, reflection_id, me.pk, text),
-        },
+    message = {
+        "type": "reflection",
+        "version": room.version,
+        "id": reflection_id,
+        "from": me.pk,
+        "text": text,
+        "sig": _signature(room, reflection_id, me.pk, text),
     }
+    return [(one_in_circle(call_id, sharer_user_id), message)]
 
 
-def reflection_show(*, call_id: int, user, reflection_id: str, sender: int, text: str, sig: str) -> dict:
+def reflection_show(*, call_id: int, user, reflection_id: str, sender: int, text: str, sig: str) -> Relayed:
     """The sharer shows a reflection they received to the whole group."""
     room, me = _room_and_me(call_id, user)
     if room.speaker_id != me.pk:
         raise RoomError("forbidden", "Only the person who shared can show their reflections.")
     if not constant_time_compare(sig, _signature(room, reflection_id, sender, text)):
         raise RoomError("invalid", "That reflection was not sent to you in this share.")
-    return {"type": "reflection.shown", "version": room.version, "from": sender, "text": text}
+    return [(circle(call_id), {"type": "reflection.shown", "version": room.version, "from": sender, "text": text})]
 
 
-def support_message(*, call_id: int, user, text: str, to: int | None) -> dict:
+def support_message(*, call_id: int, user, text: str, to: int | None) -> Relayed:
     """A private message between a person who asked for support and the call's facilitators.
 
     A facilitator writes to one participant; a participant who asked for support writes to all the
@@ -100,20 +96,20 @@ def support_message(*, call_id: int, user, text: str, to: int | None) -> dict:
             raise RoomError("not_allowed", "Use “I need support” first; then you can write to the facilitators.")
         recipients = [p.user_id for p in people.values() if p.is_facilitator]
         to = None
-    return {
-        "recipients": recipients,
-        "message": {"type": "support.message", "version": room.version, "from": me.pk, "to": to, "text": text},
-    }
+    message = {"type": "support.message", "version": room.version, "from": me.pk, "to": to, "text": text}
+    return [(one_in_circle(call_id, user_id), message) for user_id in sorted({*recipients, user.pk})]
 
 
-def signal(*, call_id: int, user, to: int) -> tuple[int, int]:
-    """WebRTC signalling between two admitted participants of the same room.
-
-    Returns (sender participant id, recipient user id); the server relays the payload and keeps
-    nothing. Anyone not admitted, or a target outside the room, is refused.
+def signal(*, call_id: int, user, message: dict) -> Relayed:
+    """WebRTC signalling between two admitted participants of the same room: the payload goes to
+    the one it names, marked with who sent it, and nothing is kept. Anyone not admitted, or a
+    target outside the room, is refused.
     """
+    to = message["to"]
     room, me = _room_and_me(call_id, user)
     target = Participant.objects.filter(room=room, pk=to, state=Participant.State.ADMITTED).first()
     if target is None or target.pk == me.pk:
         raise RoomError("unknown_participant", "That person is not in this call.")
-    return me.pk, target.user_id
+    relayed = {key: value for key, value in message.items() if key != "to"}
+    relayed["from"] = me.pk
+    return [(one_in_circle(call_id, target.user_id), relayed)]

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from groups.formats import parse_segments
-from groups.models import RSVP, Call, Membership
-from sharing import broadcast, snapshots, states
+from groups.models import RSVP, Call
+from sharing import access, broadcast, snapshots, states
 from sharing.access import check_entry
 from sharing.errors import RoomError
 from sharing.models import (
@@ -739,6 +739,7 @@ HANDLERS = {
     "presence.enter": _presence_enter,
     "presence.leave": _presence_leave,
     "facilitator.takeover": _takeover,
+    "standing.changed": lambda change, payload: _recheck_locked(change, payload.get("user")),
 }
 if set(HANDLERS) != set(states.BY_ACTION):
     raise states.TableError("every action in the table needs exactly one handler")
@@ -763,6 +764,7 @@ def _load(call_id: int, now: datetime) -> Change:
 # The participant columns a change may write. Only those that changed are written: heartbeats update
 # last_seen_at outside the room's lock, and writing back the value read here would undo them.
 PARTICIPANT_COLUMNS = (
+    "role",
     "state",
     "admitted_at",
     "connected",
@@ -790,11 +792,10 @@ def _roles(change: Change, user) -> set[str]:
     change.actor = me
     if me is None or me.state != Participant.State.ADMITTED:
         raise RoomError("forbidden", "You are not in this call.")
-    membership = Membership.objects.filter(community_id=change.call.community_id, user=user).first()
-    if not user.is_staff and (membership is None or not membership.is_active):
+    if not access.may_keep_seat(user, change.call.community_id):
         raise RoomError("forbidden", "You are no longer a member of this community.")
     roles = {states.SELF}
-    if me.is_facilitator or user.is_staff:
+    if me.is_facilitator or access.staff_powers(user):
         roles.add(states.FACILITATOR)
     if change.room.speaker_id == me.pk:
         roles.add(states.SPEAKER)
@@ -979,16 +980,28 @@ def room_enter(*, call_id: int, user, now=None) -> Participant:
             me = Participant.objects.create(room=room, user=user, role=role, arrived_at=now, last_seen_at=now)
             me.user = user
             change.participants[me.pk] = me
-            if role != Participant.Role.MEMBER or user.is_staff or (room.auto_admit and rsvp_going):
-                _admit(change, me)
-            else:
-                change.event("participant.waiting", subject=me)
+            _arrive(change, me, rsvp_going)
         elif me.state == Participant.State.REMOVED:
             raise RoomError("removed", "You were removed from this call.")
+        elif me.state == Participant.State.LEFT:
+            if room.locked and role == Participant.Role.MEMBER:
+                raise RoomError("locked", "The facilitator has closed the room to new arrivals.")
+            me.role, me.state, me.arrived_at = role, Participant.State.LOBBY, now
+            _arrive(change, me, rsvp_going)
+        else:
+            me.role = role  # what the community allows now, whatever it allowed when they first came
         change.actor = me
         _presence_enter(change, {})
         _save(change, states.lookup("presence.enter"), user)
         return me
+
+
+def _arrive(change: Change, me: Participant, rsvp_going: bool) -> None:
+    """A new arrival waits in the lobby unless they facilitate, are staff, or RSVP'd to an auto-admitting room."""
+    if me.role != Participant.Role.MEMBER or me.user.is_staff or (change.room.auto_admit and rsvp_going):
+        _admit(change, me)
+    else:
+        change.event("participant.waiting", subject=me)
 
 
 def room_leave(*, call_id: int, user, now=None) -> None:
@@ -1055,9 +1068,78 @@ def kick(*, call_id: int, user_id: int, now=None) -> None:
             row = states.check_allowed("participant.remove", change.room.state, {states.SYSTEM})
             _participant_remove(change, {"participant": me.pk})
             _save(change, row, None)
-        transaction.on_commit(
-            lambda: broadcast.send(
-                broadcast.person_group(call_id, user_id),
-                {"type": "room.close", "code": "removed", "message": "You were removed from this call."},
-            )
-        )
+        broadcast.close_after_commit(call_id, user_id, "removed", "You were removed from this call.")
+
+
+def _acting_after(change: Change) -> int | None:
+    """Who holds the controls once the facilitators have changed: the facilitator if present, else
+    a co-facilitator who is here, else nobody until one comes."""
+    facilitating = [p for p in change.participants.values() if p.is_facilitator and p.is_admitted]
+    facilitating.sort(key=lambda p: (p.role != Participant.Role.FACILITATOR, not p.is_present(change.now)))
+    return facilitating[0].user_id if facilitating else None
+
+
+def _recheck_locked(change: Change, user_id: int | None) -> list[Participant]:
+    """Bring the seats of this room (or of one person in it) in line with what the community allows
+    now. Called holding the room's lock. Returns the people who lost their seat."""
+    call, gone = change.call, []
+    for p in change.participants.values():
+        if (user_id is not None and p.user_id != user_id) or p.state in {
+            Participant.State.REMOVED,
+            Participant.State.LEFT,
+        }:
+            continue
+        if not access.may_keep_seat(p.user, call.community_id):
+            if p.role == Participant.Role.FACILITATOR:
+                p.role = Participant.Role.MEMBER  # the facilitator's place can be emptied, not removed
+            _participant_remove(change, {"participant": p.pk})
+            p.state = Participant.State.LEFT
+            p.connected = False
+            p.disconnected_at = change.now
+            gone.append(p)
+            continue
+        role = access.seat_role(call, p.user)
+        if role != p.role:
+            change.event("participant.role", subject=p, role=role)
+            p.role = role
+    acting = change.room.acting_facilitator_id
+    holder = next((p for p in change.participants.values() if p.user_id == acting), None)
+    if acting is not None and (holder is None or not holder.is_facilitator or not holder.is_admitted):
+        change.room.acting_facilitator_id = _acting_after(change)
+        change.event("facilitator.changed")
+    return gone
+
+
+def standing_recheck(*, user_id: int, community_id: int | None = None, call_id: int | None = None, now=None) -> int:
+    """Someone's standing changed (left or removed from a community, banned, demoted, lost their
+    second factor, or a call was given to someone else). In every open room it touches, their seat
+    and role change in the caller's transaction, and the sockets of anyone who lost their seat close
+    once it commits. Returns how many rooms changed."""
+    now = now or timezone.now()
+    rooms = Room.objects.exclude(status=Room.Status.ENDED)
+    if call_id is not None:
+        rooms = rooms.filter(pk=call_id)
+    else:
+        rooms = rooms.filter(participants__user_id=user_id)
+    if community_id is not None:
+        rooms = rooms.filter(call__community_id=community_id)
+    changed = 0
+    for room_id in sorted(set(rooms.values_list("pk", flat=True))):
+        with transaction.atomic():
+            change = _load(room_id, now)
+            # A call given to someone else changes two people's roles: look at everyone in its room.
+            row = states.check_allowed("standing.changed", change.room.state, {states.SYSTEM})
+            gone = _recheck_locked(change, None if call_id is not None else user_id)
+            if not change.events:
+                continue
+            _save(change, row, None)
+            for p in gone:
+                broadcast.close_after_commit(
+                    room_id, p.user_id, "forbidden", "You can no longer take part in this call."
+                )
+            changed += 1
+    return changed
+
+
+def on_standing_changed(sender, *, user_id: int, community_id=None, call_id=None, **kwargs) -> None:
+    standing_recheck(user_id=user_id, community_id=community_id, call_id=call_id)

@@ -75,7 +75,7 @@ def floor(room: Room, participants: list[Participant]) -> list[int] | None:
 def build(room: Room, participants: list[Participant], now: datetime) -> dict:
     people = {p.pk: p for p in participants}
     visible = sorted(
-        (p for p in participants if p.state != Participant.State.REMOVED),
+        (p for p in participants if p.state in {Participant.State.LOBBY, Participant.State.ADMITTED}),
         key=lambda p: (p.role != Participant.Role.FACILITATOR, p.arrived_at, p.pk),
     )
     hands = [p.pk for p in sorted((p for p in visible if p.hand_raised_at), key=lambda p: (p.hand_raised_at, p.pk))]
@@ -131,18 +131,57 @@ def build(room: Room, participants: list[Participant], now: datetime) -> dict:
     }
 
 
+FACILITATING_ROLES = frozenset({Participant.Role.FACILITATOR, Participant.Role.CO_FACILITATOR})
+
+# What the lobby sees of the room: the call, its status and timing, and the lobby's own seat.
+LOBBY_KEYS = (
+    "call",
+    "version",
+    "server_now",
+    "status",
+    "phase",
+    "paused_phase",
+    "paused_at",
+    "segments",
+    "segment_index",
+    "segment_complete",
+    "segment_ends_at",
+    "phase_started_at",
+    "phase_ends_at",
+    "round_pass",
+    "settings",
+)
+
+
+def viewer(snapshot: dict, participant_id: int | None) -> dict | None:
+    """This viewer's own entry in the snapshot, if they hold a seat."""
+    return next((p for p in snapshot["participants"] if p["id"] == participant_id), None)
+
+
+def _outside_view(snapshot: dict, me: dict | None) -> dict:
+    """The room for someone outside the circle: no names, no turn, no check-ins."""
+    view = {key: snapshot[key] for key in LOBBY_KEYS}
+    view.update(turn=None, order=[], next=None, hands=[], acting_facilitator=None, floor=None)
+    view["participants"] = [{**me, "accommodations": None, "checkin": me["checkin"]}] if me else []
+    return view
+
+
 def for_viewer(snapshot: dict, *, participant_id: int | None, facilitator: bool) -> dict:
-    """The snapshot as this viewer may see it, with `you` added. The input is not changed."""
-    view = dict(snapshot)
-    turn = snapshot.get("turn")
-    if turn is not None and turn["speaker"] != participant_id:
-        view["turn"] = {**turn, "resonance_count": None}
-    if not facilitator:
-        view["participants"] = [
-            {**p, "accommodations": None, "needs_support": p["id"] == participant_id and p["needs_support"]}
-            for p in snapshot["participants"]
-        ]
-    me = next((p for p in snapshot["participants"] if p["id"] == participant_id), None)
+    """The snapshot as this viewer may see it (sharing.audiences), with `you` added. The input is not changed."""
+    me = viewer(snapshot, participant_id)
+    if me is None or me["state"] != Participant.State.ADMITTED:
+        view = _outside_view(snapshot, me)
+        facilitator = False
+    else:
+        view = dict(snapshot)
+        turn = snapshot.get("turn")
+        if turn is not None and turn["speaker"] != participant_id:
+            view["turn"] = {**turn, "resonance_count": None}
+        if not facilitator:
+            view["participants"] = [
+                {**p, "accommodations": None, "needs_support": p["id"] == participant_id and p["needs_support"]}
+                for p in snapshot["participants"]
+            ]
     view["you"] = {
         "participant": participant_id,
         "role": me["role"] if me else None,

@@ -111,6 +111,13 @@ TABLE: tuple[Transition, ...] = (
     _row("presence.enter", OPEN, OPEN, {SYSTEM}, "Someone's socket connected."),
     _row("presence.leave", OPEN, OPEN, {SYSTEM}, "Someone's socket closed, or fell silent."),
     _row("facilitator.takeover", OPEN, OPEN, {SYSTEM}, "The co-facilitator acts while the facilitator is away."),
+    _row(
+        "standing.changed",
+        OPEN,
+        OPEN,
+        {SYSTEM},
+        "Someone left the community, was removed or banned, lost a role or their second factor.",
+    ),
 )
 
 BY_ACTION: dict[str, Transition] = {row.action: row for row in TABLE}

@@ -8,7 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import ratelimit, two_factor
+from core import ratelimit, standing, two_factor
 from core.audit import record
 from groups import permissions
 from groups.models import RSVP, Agreement, Community, Invite, Membership
@@ -224,6 +224,7 @@ def membership_leave(*, community: Community, user, now=None) -> Membership:
     membership.save(update_fields=["state", "role", "updated_at"])
     permissions.forget_membership(user, community)
     _cancel_future_rsvps(community=community, user=user, now=now)
+    standing.announce(user_id=user.pk, community_id=community.pk)
     return membership
 
 
@@ -244,6 +245,7 @@ def membership_remove(*, membership: Membership, actor, now=None) -> Membership:
     permissions.forget_membership(membership.user, community)
     _cancel_future_rsvps(community=community, user=membership.user, now=now or timezone.now())
     record(actor=actor, action="member.remove", subject=membership.user, community=community)
+    standing.announce(user_id=membership.user_id, community_id=community.pk)
     return membership
 
 
@@ -264,6 +266,7 @@ def membership_set_role(*, membership: Membership, actor, role: str) -> Membersh
     permissions.forget_membership(membership.user, community)
     record(actor=actor, action="member.role", subject=membership.user, community=community, old=previous, new=role)
     two_factor.forget(membership.user_id)
+    standing.announce(user_id=membership.user_id, community_id=community.pk)
     return membership
 
 

@@ -26,8 +26,18 @@ def test_every_message_and_every_room_action_is_documented():
         "presence.enter",
         "presence.leave",
         "facilitator.takeover",
+        "standing.changed",
     }
     assert client_actions == protocol.ACTIONS
+
+
+def test_the_documented_audiences_are_the_policy():
+    from sharing import audiences
+
+    text = DOC.read_text()
+    documented = text[text.index("<!-- policy:start -->") : text.index("<!-- policy:end -->")]
+    assert documented.split("\n")[1:-1] == audiences.policy_table().split("\n")
+    assert set(audiences.POLICY) == set(protocol.SERVER), "every message the server sends has an audience"
 
 
 @pytest.mark.parametrize(

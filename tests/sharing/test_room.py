@@ -429,7 +429,10 @@ def test_every_change_bumps_the_version_by_one_and_broadcasts_the_fresh_snapshot
 ):
     """Convergence: the snapshot a change broadcasts equals a fresh snapshot read afterwards."""
     sent = []
-    monkeypatch.setattr("sharing.broadcast.send", lambda group, message: sent.append(message["snapshot"]))
+    monkeypatch.setattr(
+        "sharing.broadcast.send",
+        lambda group, message: group.endswith(".circle") and sent.append(message["snapshot"]),
+    )
     steps = [
         (room.facilitator, "settings", {"auto_admit": True}),
         (room.facilitator, "call.start", {}),
@@ -470,14 +473,14 @@ def test_typed_shares_and_reflections_are_relayed_not_stored(started, t0):
     room = started
     with pytest.raises(RoomError):
         relays.share_text(call_id=room.call.pk, user=room.maya, text="not my turn")
-    speaker, _version = relays.share_text(call_id=room.call.pk, user=room.facilitator, text="hello")
-    assert speaker == room.pid(room.facilitator)
+    [(to, shared)] = relays.share_text(call_id=room.call.pk, user=room.facilitator, text="hello")
+    assert shared["participant"] == room.pid(room.facilitator)
+    assert to.group == f"room.{room.call.pk}.circle"
     sharing_segment(room, t0)
     room.act(room.facilitator, "turn.finish", now=at(t0, 3))
-    ticket = relays.reflection_send(call_id=room.call.pk, user=room.maya, text="I hear you")
-    assert ticket["sharer_user_id"] == room.facilitator.pk
-    message = ticket["message"]
-    shown = relays.reflection_show(
+    [(to, message)] = relays.reflection_send(call_id=room.call.pk, user=room.maya, text="I hear you")
+    assert to.user_id == room.facilitator.pk
+    [(_to, shown)] = relays.reflection_show(
         call_id=room.call.pk,
         user=room.facilitator,
         reflection_id=message["id"],

@@ -49,7 +49,8 @@ async def test_someone_waiting_in_the_lobby_cannot_signal(room, sockets):
     assert await waiting.connect()
     lobby_state = await waiting.state()
     assert lobby_state["you"]["state"] == "lobby"
-    fran_id = next(p["id"] for p in lobby_state["participants"] if p["name"] == "Fran")
+    assert [p["name"] for p in lobby_state["participants"]] == ["Aiko"]  # the lobby sees no one else
+    fran_id = fran.last["you"]["participant"]
     await waiting.send({"type": "rtc.offer", "to": fran_id, "sdp": SDP})
     assert (await waiting.error())["code"] == "forbidden"
     assert await fran.none_of("rtc.offer")
@@ -100,26 +101,26 @@ async def test_each_socket_gets_its_ice_servers(room):
     stun, turn = message["servers"]
     assert stun == {"urls": "stun:stun.example.org:3478"}
     assert turn["urls"] == ["turn:turn.example.org"]
-    assert turn["username"].endswith(f":{room.maya.pk}")
+    assert turn["username"].endswith(f":{room.call.pk}-{room.maya.pk}")
 
 
 def test_turn_credentials_follow_coturns_rest_scheme():
     """coturn's use-auth-secret: username "<expiry>:<user>", password base64(HMAC-SHA1(secret, username))."""
-    username, password, expires = ice.turn_credential("north-wind", 42, ttl=3600, now=1_800_000_000)
+    username, password, expires = ice.turn_credential("north-wind", "42", ttl=3600, now=1_800_000_000)
     assert username == "1800003600:42"
     assert expires == 1_800_003_600
     expected = base64.b64encode(hmac.new(b"north-wind", b"1800003600:42", hashlib.sha1).digest()).decode()
     assert password == expected
-    assert ice.turn_credential("north-wind", 42, ttl=3600, now=1_800_000_001)[0] != username  # expiry moves
+    assert ice.turn_credential("north-wind", "42", ttl=3600, now=1_800_000_001)[0] != username  # expiry moves
 
 
 @override_settings(ICE_SERVERS=[], TURN_SECRET="", TURN_URLS=[])
 def test_with_nothing_configured_browsers_use_host_candidates():
-    assert ice.servers_for(1) == {"servers": [], "expires_at": None}
+    assert ice.servers_for(3, 1) == {"servers": [], "expires_at": None, "expires_unix": None}
 
 
 @override_settings(TURN_SECRET="k", TURN_URLS=["turn:t.example"], TURN_TTL_SECONDS=600)
 def test_minted_credentials_expire():
-    minted = ice.servers_for(7, now=1_700_000_000)
+    minted = ice.servers_for(3, 7, now=1_700_000_000)
     assert minted["expires_at"] == "2023-11-14T22:23:20Z"
-    assert minted["servers"][-1]["username"] == "1700000600:7"
+    assert minted["servers"][-1]["username"] == "1700000600:3-7"  # for this call and person only
