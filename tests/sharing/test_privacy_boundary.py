@@ -91,6 +91,7 @@ class PrivacyBoundary(RuleBasedStateMachine):
 
     def settle(self):
         type(self).steps += 1
+
         async def all_tabs():
             await asyncio.sleep(QUIET)
             await asyncio.gather(*(tab.drain() for tab in self.tabs.values()))
