@@ -262,3 +262,22 @@ def test_query_count_stays_fixed_as_history_grows(client, circle, people, django
         )
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(url)
+
+
+@pytest.mark.parametrize("moment", [datetime(2026, 7, 1, 0, 30, tzinfo=UTC), datetime(2026, 12, 31, 23, 0, tzinfo=UTC)])
+def test_the_demo_history_is_published_and_charted_on_any_day_of_the_month(client, circle, people, moment):
+    from journey.demo import seed_history
+
+    with time_machine.travel(moment, tick=False):
+        seed_history(
+            community=circle.community,
+            facilitator=circle.facilitator,
+            members=list(people),
+            call_format=circle.call_format,
+            title="Weekly circle",
+        )
+        client.force_login(circle.facilitator)
+        page = client.get(reverse("insights", args=[circle.community.slug]))
+    data, charts = page.context["data"], dict(page.context["charts"])
+    assert all(call.published for call in data.calls)
+    assert len(charts["felt-heard"].points) == len(data.calls) >= 8
