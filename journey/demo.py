@@ -2,7 +2,8 @@
 
 The demo seeds a few weeks of them so the insights page has something to show; the tests and the
 insights benchmark build exact histories with `past_call`. Rows are written directly, as if the calls
-had taken place, so every number is known."""
+had taken place, so every number is known: answers are given an hour after the call, and a call
+whose check-out has closed is tallied, as the first look at the insights would have done."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from groups.models import RSVP, Call
+from journey import services
 from journey.models import CheckOut
 from sharing.models import Participant, Room, RoomEvent
 
@@ -29,7 +31,10 @@ class Attendee:
 def past_call(
     *, community, facilitator, call_format, weeks_ago: float, title="Weekly circle", attendees=(), segments=(), now=None
 ) -> Call:
-    """A call that took place `weeks_ago`, with an ended room. `segments` lists (planned_s, actual_s)."""
+    """A call that took place `weeks_ago`, with an ended room. `segments` lists (planned_s, actual_s).
+
+    The facilitator is in the room as its facilitator; attendees as members, whose answers count
+    unless they facilitate the community."""
     now = now or timezone.now()
     starts_at = now - timedelta(weeks=weeks_ago)
     call = Call.objects.create(
@@ -74,7 +79,12 @@ def past_call(
             )
         if person.felt_heard is not None:
             CheckOut.objects.create(
-                call=call, user=person.user, felt_heard=person.felt_heard, helped=list(person.helped)
+                call=call,
+                user=person.user,
+                felt_heard=person.felt_heard,
+                helped=list(person.helped),
+                answered_at=call.ends_at + timedelta(hours=1),
+                as_member=services.answers_as_member(call=call, user=person.user, role=Participant.Role.MEMBER),
             )
     for index, (planned, actual) in enumerate(segments):
         RoomEvent.objects.create(
@@ -85,25 +95,30 @@ def past_call(
             duration_ms=actual * 1000,
             detail={"segment": index, "segment_kind": "round", "planned_ms": planned * 1000},
         )
+    services.checkouts_tally(call_ids=[call.pk], now=now)
     return call
 
 
-def seed_history(*, community, facilitator, members, call_format, weeks: int = 8, title: str, seed: int = 7) -> int:
-    """`weeks` weekly calls before now, unless the community already has a record. Returns how many."""
+def seed_history(*, community, facilitator, members, call_format, weeks: int = 12, title: str, seed: int = 7) -> int:
+    """`weeks` weekly calls before now, unless the community already has a record. Returns how many.
+
+    Each call has at least three members' answers (with three members or more), so every one of
+    them is published and the charts have something to show."""
     if Room.objects.filter(call__community=community, status=Room.Status.ENDED).exists():
         return 0
     rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
     helped = [value for value in CheckOut.Helped.values if value != "other"]
     for week in range(weeks, 0, -1):
         attendees = []
-        for person in members:
-            came = rng.random() < 0.8
+        sure = set(rng.sample(range(len(members)), min(3, len(members))))  # they come and answer
+        for index, person in enumerate(members):
+            came = index in sure or rng.random() < 0.8
             attendees.append(
                 Attendee(
                     person,
                     came=came,
                     shared=came and rng.random() < 0.85,
-                    felt_heard=rng.choice((3, 4, 4, 5, 5)) if came and rng.random() < 0.9 else None,
+                    felt_heard=rng.choice((3, 4, 4, 5, 5)) if came and (index in sure or rng.random() < 0.9) else None,
                     helped=tuple(rng.sample(helped, rng.randint(1, 2))),
                 )
             )

@@ -1,9 +1,17 @@
 """What a facilitator may see of their community over time: numbers about calls, never about a
 person's answers.
 
-Check-out answers appear only as aggregates of at least MIN_ANSWERS people, here, on the page and in
-the CSV alike. The one list of people is the gentle "perhaps reach out" list, which says nothing
-anyone answered. There are no talk-time figures and no ranking of people.
+Check-out answers reach this module only as published tallies (journey.models.CheckOutTally): a
+call's members' answers, tallied once when its check-out closed 48 hours after the call, and
+published only if at least MIN_ANSWERS members answered. Facilitators' own answers are never in
+them. Every check-out figure here, on the page and in the CSV alike, is a sum of whole published
+tallies; so two views a facilitator can obtain (two periods, today and next week, the page and the
+CSV) differ by whole calls of at least MIN_ANSWERS members, never by one person's answer. Counts
+below MIN_ANSWERS show as "<3", and averages have one decimal.
+
+Periods are whole calendar months before the current one, so a period does not grow day by day.
+The one list of people is the gentle "perhaps reach out" list, which says nothing anyone answered.
+There are no talk-time figures and no ranking of people.
 
 Every figure comes from a fixed number of grouped queries, however many calls the period holds.
 """
@@ -12,21 +20,49 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from groups.formats import KINDS
 from groups.models import RSVP, Call, Community, Membership
-from journey.models import CheckOut
+from journey import services
+from journey.models import CHECKOUT_OPEN_FOR, MIN_ANSWERS, CheckOut
 from sharing.models import Participant, Room, RoomEvent
 
-MIN_ANSWERS = 3  # fewer answers than this and no aggregate is shown anywhere
 REACH_OUT_CALLS = 3  # "RSVP'd but have not attended or shared for the last 3 calls"
 OVERRUN_TOLERANCE_MS = 60_000  # a segment a minute or less over its plan did not run over
-PERIODS = (3, 12, 24)  # months a facilitator may look back
+PERIODS = (3, 12, 24)  # whole calendar months a facilitator may look back
 DEFAULT_PERIOD = 12
+
+# A call's check-out, as insights see it.
+OPEN = "open"  # answers are still being taken: nothing is shown yet
+PUBLISHED = "published"  # closed with at least MIN_ANSWERS members' answers: the tally is shown
+WITHHELD = "withheld"  # closed with fewer: nothing but "<3" is ever shown
+
+
+def shown_count(count: int) -> str:
+    """A count of answers as anyone may see it: below MIN_ANSWERS it is only "<3"."""
+    return str(count) if count >= MIN_ANSWERS else f"<{MIN_ANSWERS}"
+
+
+def one_decimal(total: int, count: int) -> float:
+    """total / count rounded half up to one decimal, in integers (no binary rounding surprises)."""
+    return (total * 20 + count) // (2 * count) / 10
+
+
+def period_bounds(months: int, now: datetime) -> tuple[datetime, datetime]:
+    """The last `months` whole calendar months before the current one, in the current time zone:
+    from midnight on the first of the earliest to midnight on the first of this month (excluded)."""
+    local = timezone.localtime(now)
+    first = local.date().replace(day=1)
+    index = first.year * 12 + first.month - 1 - months
+    start = date(index // 12, index % 12 + 1, 1)
+    return (
+        timezone.make_aware(datetime.combine(start, time()), local.tzinfo),
+        timezone.make_aware(datetime.combine(first, time()), local.tzinfo),
+    )
 
 
 @dataclass
@@ -34,16 +70,32 @@ class CallInsight:
     call_id: int
     title: str
     starts_at: datetime
+    closes_at: datetime  # when the check-out closes
     going: int = 0  # RSVP'd "going"
     attended: int = 0  # members admitted to the room
     showed: int = 0  # of those who RSVP'd, how many came
-    answers: int = 0  # check-outs received
-    felt_heard: float | None = None  # the average, only with at least MIN_ANSWERS answers
+    checkout: str = OPEN
+    answers: int = 0  # members' answers in the published tally; 0 unless published
+    felt_heard_total: int = 0  # their sum; 0 unless published
     segments_over: int = 0
 
     @property
     def show_up_rate(self) -> float | None:
         return self.showed / self.going if self.going else None
+
+    @property
+    def published(self) -> bool:
+        return self.checkout == PUBLISHED
+
+    @property
+    def felt_heard(self) -> float | None:
+        """The members' average, to one decimal, only once published."""
+        return one_decimal(self.felt_heard_total, self.answers) if self.published else None
+
+    @property
+    def answers_shown(self) -> str:
+        """The number of answers as shown: "" while open, "<3" when withheld."""
+        return "" if self.checkout == OPEN else shown_count(self.answers)
 
 
 @dataclass
@@ -62,12 +114,21 @@ class SegmentOverrun:
 @dataclass
 class Insights:
     community: Community
-    since: datetime
+    months: int
+    since: datetime  # the first instant of the period
+    until: datetime  # the first instant after it: the start of the current month
     calls: list[CallInsight] = field(default_factory=list)
-    helped: list[tuple[str, str, int]] = field(default_factory=list)  # (value, label, count), if enough answers
-    helped_answers: int = 0
+    helped: list[tuple[str, str, str]] = field(default_factory=list)  # (value, label, shown count), if any published
     segments: list[SegmentOverrun] = field(default_factory=list)
     reach_out: list = field(default_factory=list)  # users
+
+    @property
+    def first_day(self) -> date:
+        return timezone.localtime(self.since).date()
+
+    @property
+    def last_day(self) -> date:
+        return (timezone.localtime(self.until) - timedelta(days=1)).date()
 
     @property
     def total_attended(self) -> int:
@@ -79,15 +140,24 @@ class Insights:
         return sum(call.showed for call in self.calls) / going if going else None
 
     @property
+    def published_calls(self) -> list[CallInsight]:
+        return [call for call in self.calls if call.published]
+
+    @property
+    def answers(self) -> int:
+        """Members' answers in the period's published calls (each has at least MIN_ANSWERS)."""
+        return sum(call.answers for call in self.published_calls)
+
+    @property
     def felt_heard(self) -> float | None:
-        """The average over the answers of calls that show one (each had at least MIN_ANSWERS)."""
-        rated = [call for call in self.calls if call.felt_heard is not None]
-        if not rated:
+        """The average over every answer of the period's published calls, to one decimal."""
+        answers = self.answers
+        if not answers:
             return None
-        return round(sum(call.felt_heard * call.answers for call in rated) / sum(call.answers for call in rated), 2)
+        return one_decimal(sum(call.felt_heard_total for call in self.published_calls), answers)
 
 
-def _past_calls(community: Community, since: datetime, now: datetime):
+def _begun_calls(community: Community, since: datetime, now: datetime):
     """Calls that have begun: their start time has passed, or their room was opened early."""
     return Call.objects.filter(
         Q(starts_at__lte=now) | Q(room__started_at__isnull=False),
@@ -97,16 +167,54 @@ def _past_calls(community: Community, since: datetime, now: datetime):
     ).order_by("starts_at")
 
 
+TALLY_FIELDS = ("published", "answers", "felt_heard_total", "helped")
+
+
 def community_insights(*, community: Community, months: int = DEFAULT_PERIOD, now=None) -> Insights:
     now = now or timezone.now()
-    since = now - timedelta(days=round(months * 30.44))
-    calls = list(_past_calls(community, since, now).values("pk", "title", "starts_at"))
-    rows = {c["pk"]: CallInsight(call_id=c["pk"], title=c["title"], starts_at=c["starts_at"]) for c in calls}
-    insights = Insights(community=community, since=since, calls=list(rows.values()))
+    since, until = period_bounds(months, now)
+    insights = Insights(community=community, months=months, since=since, until=until)
+    # Calls since the period began, this month's too (for the reach-out list), with their tallies.
+    calls = list(
+        _begun_calls(community, since, now).values(
+            "pk", "title", "starts_at", "ends_at", *(f"checkout_tally__{name}" for name in TALLY_FIELDS)
+        )
+    )
+    tallies = {
+        c["pk"]: {name: c[f"checkout_tally__{name}"] for name in TALLY_FIELDS}
+        for c in calls
+        if c["checkout_tally__published"] is not None
+    }
+    # Check-outs that have closed since anyone last looked are tallied now, once and for good.
+    due = [c["pk"] for c in calls if c["pk"] not in tallies and c["ends_at"] + CHECKOUT_OPEN_FOR <= now]
+    if due:
+        for call_id, tally in services.checkouts_tally(call_ids=due, now=now).items():
+            tallies[call_id] = {name: getattr(tally, name) for name in TALLY_FIELDS}
+
+    rows = {}
+    helped = Counter()
+    for c in calls:
+        if c["starts_at"] >= until:
+            continue
+        row = CallInsight(
+            call_id=c["pk"], title=c["title"], starts_at=c["starts_at"], closes_at=c["ends_at"] + CHECKOUT_OPEN_FOR
+        )
+        tally = tallies.get(c["pk"])
+        if tally is not None:
+            row.checkout = PUBLISHED if tally["published"] else WITHHELD
+        if row.published:
+            row.answers = tally["answers"]
+            row.felt_heard_total = tally["felt_heard_total"]
+            helped.update(tally["helped"])
+        rows[c["pk"]] = row
+    insights.calls = list(rows.values())
     if not rows:
         return insights
+    if insights.answers:
+        insights.helped = [(value, label, shown_count(helped[value])) for value, label in CheckOut.Helped.choices]
+
     # The aggregates read the whole period; rows for calls not in `rows` (not yet begun) are skipped.
-    in_period = {"call__community": community, "call__starts_at__gte": since}
+    in_period = {"call__community": community, "call__starts_at__gte": since, "call__starts_at__lt": until}
     in_rooms = {f"room__{key}": value for key, value in in_period.items()}
 
     going = RSVP.objects.filter(status=RSVP.Status.GOING, **in_period).values("call_id").annotate(n=Count("pk"))
@@ -129,24 +237,6 @@ def community_insights(*, community: Community, months: int = DEFAULT_PERIOD, no
         if row["room_id"] in rows:
             rows[row["room_id"]].attended = row["attended"]
             rows[row["room_id"]].showed = row["showed"]
-
-    answers = CheckOut.objects.filter(**in_period).values("call_id").annotate(n=Count("pk"), avg=Avg("felt_heard"))
-    for row in answers:
-        if row["call_id"] in rows:
-            call = rows[row["call_id"]]
-            call.answers = row["n"]
-            call.felt_heard = round(row["avg"], 2) if row["n"] >= MIN_ANSWERS else None
-
-    helped = Counter()
-    helped_answers = 0
-    for call_id, choices in CheckOut.objects.filter(**in_period).values_list("call_id", "helped"):
-        if call_id not in rows:
-            continue
-        helped_answers += 1
-        helped.update(set(choices or ()))
-    insights.helped_answers = helped_answers
-    if helped_answers >= MIN_ANSWERS:
-        insights.helped = [(value, label, helped[value]) for value, label in CheckOut.Helped.choices]
 
     agendas = dict(Room.objects.filter(pk__in=list(rows)).values_list("pk", "segments"))
     segments: dict[tuple[int, str], SegmentOverrun] = {}
@@ -213,17 +303,18 @@ CSV_HEADER = [
 
 
 def csv_rows(insights: Insights):
-    """One row per call. Below the threshold the felt-heard cell is empty, as on the page."""
+    """One row per call, with the page's numbers: answers as a count or "<3" ("open" while the
+    check-out is open), the felt-heard average with one decimal and only when published."""
     yield CSV_HEADER
     for call in insights.calls:
         rate = call.show_up_rate
         yield [
-            call.starts_at.date().isoformat(),
+            timezone.localtime(call.starts_at).date().isoformat(),
             call.title,
             call.going,
             call.attended,
             "" if rate is None else f"{rate:.2f}",
-            call.answers if call.answers == 0 or call.answers >= MIN_ANSWERS else f"<{MIN_ANSWERS}",
-            "" if call.felt_heard is None else f"{call.felt_heard:.2f}",
+            call.answers_shown or OPEN,
+            "" if call.felt_heard is None else f"{call.felt_heard:.1f}",
             call.segments_over,
         ]

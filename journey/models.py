@@ -1,9 +1,13 @@
 """Before and after the call: a member's private practice, and how the call felt to them.
 
 Practice notes belong to the member alone. Check-outs are anonymous to facilitators: the row keeps
-its author only so the member can see their own history and delete their account; every view a
-facilitator has goes through journey.insights, which never names anyone and hides small numbers.
+its author only so the member can see their own history and delete their account. A call's
+check-out closes CHECKOUT_OPEN_FOR after the call; then its members' answers are tallied once, in a
+CheckOutTally, and published only if at least MIN_ANSWERS members answered. Every view a facilitator
+has goes through journey.insights, which reads only published tallies.
 """
+
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -12,6 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 NOTE_MAX_LENGTH = 2000
+MIN_ANSWERS = 3  # k: a call's answers are published only when at least this many members answered
+CHECKOUT_OPEN_FOR = timedelta(hours=48)  # after the call's end; later answers are refused
+
+
+def checkout_closes_at(call) -> datetime:
+    """When a call's check-out closes and its answers are tallied."""
+    return call.ends_at + CHECKOUT_OPEN_FOR
 
 
 class Practice(models.Model):
@@ -69,6 +80,10 @@ class CheckOut(models.Model):
     helped = models.JSONField(default=list, blank=True)  # a list of Helped values
     note = models.TextField(max_length=NOTE_MAX_LENGTH, blank=True)
     answered_at = models.DateTimeField(default=timezone.now)
+    # Set when the answer is saved: the person was in the call as a member and does not facilitate
+    # the community. Only these answers are ever counted; a facilitator's answer is for their own
+    # journey alone.
+    as_member = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-answered_at"]
@@ -80,3 +95,32 @@ class CheckOut(models.Model):
 
     def __str__(self):
         return f"Check-out for call {self.call_id}"
+
+
+class CheckOutTally(models.Model):
+    """A call's check-outs, tallied once when the check-out closed, and never changed after.
+
+    Only members' answers given before the close count. With fewer than MIN_ANSWERS of them the
+    call is not published and the row keeps no numbers at all, so nothing below the threshold is
+    ever stored outside the answers themselves."""
+
+    call = models.OneToOneField(
+        "groups.Call", primary_key=True, on_delete=models.CASCADE, related_name="checkout_tally"
+    )
+    tallied_at = models.DateTimeField(default=timezone.now)
+    published = models.BooleanField(default=False)
+    answers = models.PositiveSmallIntegerField(default=0)
+    felt_heard_total = models.PositiveIntegerField(default=0)
+    helped = models.JSONField(default=dict, blank=True)  # Helped value -> how many chose it
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(published=True, answers__gte=MIN_ANSWERS)
+                | models.Q(published=False, answers=0, felt_heard_total=0),
+                name="checkout_tally_published_only_from_k",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Check-out tally for call {self.call_id}"

@@ -1,5 +1,6 @@
 """A community's insights for its facilitators: attendance, show-up, felt-heard and time, as
-charts with tables beside them, and the same numbers as CSV."""
+charts with tables beside them, and the same numbers as CSV. Both come from one
+journey.insights.community_insights, so the page and the CSV can never disagree."""
 
 import csv
 
@@ -11,7 +12,8 @@ from django.utils.translation import gettext as _
 
 from groups.access import community_for
 from journey import charts, insights
-from journey.insights import DEFAULT_PERIOD, MIN_ANSWERS, PERIODS
+from journey.insights import DEFAULT_PERIOD, PERIODS
+from journey.models import MIN_ANSWERS
 
 
 def _period(request) -> int:
@@ -48,7 +50,10 @@ def _charts(data: insights.Insights) -> list:
     )
     felt_heard = charts.line(
         _("Felt heard"),
-        _("The average answer to “Did you feel heard today?”, 1 to 5, for calls with at least %(n)d answers.")
+        _(
+            "The members' average answer to “Did you feel heard today?”, 1 to 5, for calls where at least "
+            "%(n)d members answered. A call's answers appear 48 hours after it."
+        )
         % {"n": MIN_ANSWERS},
         labels,
         [call.felt_heard for call in data.calls],

@@ -1,9 +1,11 @@
 """Before and after the call in real browsers: a member walks the practice and goes from it into the
 room, members check in with a word and an emoji, the call runs and ends, three members check out
-with one tap each, and the facilitator opens the community's insights and finds the charts.
+with one tap each, and the facilitator opens the community's insights and finds the charts of the
+weeks before (a call's answers are published 48 hours after it).
 
 The README's screenshots under docs/img/ are taken here, from these real pages."""
 
+import re
 from pathlib import Path
 
 from django.core.management import call_command
@@ -97,15 +99,17 @@ def test_practice_room_check_out_and_insights(browser, site):
         assert sorted(CheckOut.objects.filter(call=call).values_list("felt_heard", flat=True)) == [3, 4, 5]
         assert CheckOut.objects.get(call=call, user__email="member1@example.com").helped == ["listened", "shared"]
 
-        # The facilitator's insights: the charts, their tables, and today's call with its average.
+        # The facilitator's insights: the charts and tables of the weeks before. Today's call is not
+        # there yet: its answers are published 48 hours after it, and periods are whole past months.
         page = fran.page
         page.goto(f"/c/{call.community.slug}/")
         page.get_by_role("link", name="Insights").click()
         expect(page.get_by_role("heading", name="Insights", level=1)).to_be_visible()
         expect(page.get_by_role("img", name="Attendance per call")).to_be_visible()
         expect(page.get_by_role("img", name="Felt heard")).to_be_visible()
-        today = page.get_by_role("row").filter(has=page.get_by_role("link", name="Try the room now"))
-        expect(today.get_by_role("cell").nth(5)).to_have_text("4.0")
+        expect(page.get_by_role("link", name="Try the room now")).to_have_count(0)
+        latest = page.locator(".insights-table tbody tr").first
+        expect(latest.get_by_role("cell").nth(6)).to_have_text(re.compile(r"^[1-5]\.[0-9]$"))
         screenshot(fran, "insights.png")
         for person in everyone:
             assert person.errors == [], person.errors
