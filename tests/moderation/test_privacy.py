@@ -92,6 +92,25 @@ def test_a_wrong_password_deletes_nothing(client, circle):
     assert circle.member.deletion_requested_at is None
 
 
+def test_guessing_the_password_to_delete_an_account_is_rate_limited(client, circle):
+    """Five tries in five minutes, as for logins; then even the right password deletes nothing."""
+    client.force_login(circle.member)
+    for _attempt in range(5):
+        response = client.post("/accounts/data/delete/", {"password": "a guess"}, follow=True)
+        assert "That password is not right" in response.content.decode()
+    response = client.post("/accounts/data/delete/", {"password": "attune-test-pw"}, follow=True)
+    assert response.redirect_chain == [("/accounts/data/", 302)]
+    assert "Please wait a few minutes, then try again. Your account is unchanged." in response.content.decode()
+    circle.member.refresh_from_db()
+    assert circle.member.deletion_requested_at is None
+    assert client.session["_auth_user_id"] == str(circle.member.pk)
+    # Another person's tries are their own.
+    client.force_login(circle.pending)
+    client.post("/accounts/data/delete/", {"password": "attune-test-pw"})
+    circle.pending.refresh_from_db()
+    assert circle.pending.deletion_requested_at is not None
+
+
 def test_after_erasure_no_personal_data_remains_in_any_table(circle):
     rowan = make_person(SECRET_EMAIL, display_name=SECRET_NAME, time_zone="Pacific/Chatham")
     circle.add_member  # noqa: B018 (the circle exists; Rowan joins it below)
