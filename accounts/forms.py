@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import SiteBan, User
 from accounts.timezones import time_zone_choices
 
 
@@ -33,6 +33,13 @@ class SignupDetailsForm(forms.Form):
         if not name:
             raise forms.ValidationError(_("Please choose a name others will see."))
         return name
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if SiteBan.covers(cleaned_data.get("email", "")):
+            # allauth then answers as for an address in use: no account, one email to the address.
+            self.account_already_exists = True
+        return cleaned_data
 
     def signup(self, request, user):
         """Nothing left to do: the adapter saved the display name and time zone with the account."""

@@ -172,3 +172,7 @@ class SiteBan(models.Model):
 
     def __str__(self):
         return self.email
+
+    @classmethod
+    def covers(cls, email: str) -> bool:
+        return bool(email) and cls.objects.filter(email=email.strip().lower()).exists()

@@ -13,6 +13,11 @@ from accounts import privacy
 from accounts.forms import ProfileForm
 from accounts.signals import profile_changed
 from accounts.themes import THEME_COOKIE, THEMES
+from core import ratelimit
+
+# Like failed logins (ACCOUNT_RATE_LIMITS["login_failed"]): 5 password attempts per person in 5 minutes.
+DELETE_ATTEMPTS = 5
+DELETE_ATTEMPTS_PERIOD = 300
 
 
 @login_required
@@ -85,6 +90,12 @@ def export_data(request):
 @login_required
 @require_POST
 def delete_account(request):
+    if not ratelimit.allow(f"delete-account:{request.user.pk}", limit=DELETE_ATTEMPTS, period=DELETE_ATTEMPTS_PERIOD):
+        messages.error(
+            request,
+            _("You have tried several times. Please wait a few minutes, then try again. Your account is unchanged."),
+        )
+        return redirect("my_data")
     if not request.user.check_password(request.POST.get("password", "")):
         messages.error(request, _("That password is not right. Your account is unchanged."))
         return redirect("my_data")

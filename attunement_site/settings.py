@@ -340,14 +340,26 @@ LOG_FORMAT = env.choice("LOG_FORMAT", {"json", "text"}, "text" if DEBUG else "js
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"correlation": {"()": "core.logs.CorrelationFilter"}},
+    "filters": {
+        "correlation": {"()": "core.logs.CorrelationFilter"},
+        "redact": {"()": "core.logs.RedactFilter"},
+    },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
         "json": {"()": "core.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["correlation"]}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["correlation", "redact"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # Django's and uvicorn's lines (uvicorn's access log included) lose their own handlers and reach
+    # the one above, so every line is redacted (core.logs.RedactFilter) and has the same format.
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "INFO"},
+        "uvicorn": {"handlers": [], "propagate": True},
+        "uvicorn.access": {"handlers": [], "propagate": True},
+    },
 }
 
 # /metrics in Prometheus' text format, for a scraper that sends "Authorization: Bearer <token>".

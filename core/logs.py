@@ -2,6 +2,11 @@
 
 Logs carry ids, never message bodies or personal data: no typed shares, no reflections, no
 emails' content, no email addresses. Call sites log ids (call, participant, user) only.
+
+Some addresses hold a secret in their path (a person's calendar feed, an invite link, an
+unsubscribe link, allauth's confirmation and password-reset keys). RedactFilter, on the one
+handler every log line goes through (the application's, Django's "Not Found" and uvicorn's access
+lines alike), replaces those secrets with "[redacted]" before anything is written.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -16,6 +22,49 @@ correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlatio
 
 # Attributes every LogRecord has; anything else a call site passes with `extra=` is added as a field.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+REDACTED = "[redacted]"
+# (what comes before the secret)(the secret)(what follows it), for each address that holds one.
+_SECRET_PATHS = [
+    re.compile(r"(/calendar/)([^/?#\s\"'<>]+)(\.ics)"),
+    re.compile(r"(/invite/)([^/?#\s\"'<>]+)(/)"),
+    re.compile(r"(/unsubscribe/)([^/?#\s\"'<>]+)(/)"),
+    re.compile(r"(/accounts/confirm-email/)([^/?#\s\"'<>]+)(/)"),
+    re.compile(r"(/accounts/password/reset/key/)([^/?#\s\"'<>]+)(/)"),
+]
+
+
+def redact(text: str) -> str:
+    """The text with every secret of an address in it replaced by [redacted]."""
+    if "/" not in text:
+        return text
+    for pattern in _SECRET_PATHS:
+        text = pattern.sub(lambda match: f"{match[1]}{REDACTED}{match[3]}", text)
+    return text
+
+
+class RedactFilter(logging.Filter):
+    """Takes the secrets of addresses out of a record: its arguments (the path in Django's "Not
+    Found: %s" and in uvicorn's access line), its message, and the text fields added with `extra=`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: redact(arg) if isinstance(arg, str) else arg for key, arg in record.args.items()}
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit the message: logging reports it
+            return True
+        if redact(message) != message:  # a secret put together from message and arguments
+            record.msg, record.args = redact(message), ()
+        for key, value in list(record.__dict__.items()):
+            if key not in _STANDARD and not key.startswith("_") and isinstance(value, str):
+                setattr(record, key, redact(value))
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -31,9 +80,10 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+                # Objects such as Django's request name their path when made text.
+                entry[key] = value if isinstance(value, int | float | bool | type(None)) else redact(str(value))
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
 
 

@@ -1,5 +1,6 @@
 """A small fixed-window rate limit on the cache, for actions people could repeat to harm others:
-reports, invites and join requests. (allauth limits logins and sign-ups itself.)"""
+reports, invites and join requests, and guesses of a password (account deletion). (allauth limits
+logins and sign-ups itself.)"""
 
 from django.core.cache import cache
 

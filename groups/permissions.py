@@ -64,6 +64,13 @@ def can_view(user, community: Community) -> bool:
     return not is_banned(user, community)
 
 
+def can_see_calls(user, community: Community) -> bool:
+    """A public community's calls are open to anyone who may see it; a private one's to its members."""
+    if not community.is_private:
+        return can_view(user, community)
+    return is_staff(user) or is_member(user, community)
+
+
 def require(allowed: bool) -> None:
     if not allowed:
         raise PermissionDenied

@@ -64,7 +64,7 @@ CLIENT: dict[str, dict] = {
     "reflection.show": _message(
         "reflection.show",
         {
-            "id": {"type": "string", "maxLength": 64},
+            "id": {"type": "string", "minLength": 12, "maxLength": 12, "pattern": "^[A-Za-z0-9_-]{12}$"},
             "from": _participant,
             "text": {"type": "string", "minLength": 1, "maxLength": MAX_REFLECTION_TEXT},
             "sig": {"type": "string", "maxLength": 128},

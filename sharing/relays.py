@@ -7,6 +7,8 @@ back with that signature, which proves the server relayed exactly this text for 
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -31,8 +33,13 @@ def _room_and_me(call_id: int, user) -> tuple[Room, Participant]:
     return room, me
 
 
+# A reflection's id: made by the server, 12 URL-safe characters (secrets.token_urlsafe(9)).
+REFLECTION_ID = re.compile(r"[A-Za-z0-9_-]{12}")
+
+
 def _signature(room: Room, reflection_id: str, sender: int, text: str) -> str:
-    value = f"{room.pk}|{room.turn_number}|{reflection_id}|{sender}|{text}"
+    # A JSON list, so no choice of id or text can make two different reflections sign alike.
+    value = json.dumps([room.pk, room.turn_number, reflection_id, sender, text], ensure_ascii=False)
     return salted_hmac("attunement.reflection", value, algorithm="sha256").hexdigest()
 
 
@@ -73,6 +80,8 @@ def reflection_show(*, call_id: int, user, reflection_id: str, sender: int, text
     room, me = _room_and_me(call_id, user)
     if room.speaker_id != me.pk:
         raise RoomError("forbidden", "Only the person who shared can show their reflections.")
+    if not REFLECTION_ID.fullmatch(reflection_id):
+        raise RoomError("invalid", "That reflection was not sent to you in this share.")
     if not constant_time_compare(sig, _signature(room, reflection_id, sender, text)):
         raise RoomError("invalid", "That reflection was not sent to you in this share.")
     return [(circle(call_id), {"type": "reflection.shown", "version": room.version, "from": sender, "text": text})]

@@ -54,6 +54,11 @@ class Community(models.Model):
     def get_absolute_url(self):
         return reverse("community", kwargs={"slug": self.slug})
 
+    @property
+    def is_private(self) -> bool:
+        """Unlisted or by invitation: its calls are for its members only."""
+        return self.visibility == self.Visibility.UNLISTED or self.join_policy == self.JoinPolicy.INVITE
+
 
 class Agreement(models.Model):
     """One version of a community's group agreements. A new edit is a new row; old ones stay."""

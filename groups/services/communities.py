@@ -193,7 +193,8 @@ def membership_decline(*, membership: Membership, actor) -> None:
     deleted, _ignored = Membership.objects.filter(pk=membership.pk, state=State.PENDING).delete()
     if deleted:
         notify.join_decided(user_id=membership.user_id, community=membership.community, approved=False)
-        record(actor=actor, action="member.decline", subject=membership.user, community=membership.community)
+        # The log keeps that a facilitator declined a request here, never whose.
+        record(actor=actor, action="member.decline", community=membership.community)
 
 
 def _cancel_future_rsvps(*, community, user, now):

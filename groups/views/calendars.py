@@ -1,11 +1,10 @@
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
 
 from accounts.models import User
 from groups import calendar, selectors
-from groups.access import call_for, community_for
-from groups.models import Call, Series
+from groups.access import call_for, series_for, sign_in_first
+from groups.models import Call
 
 
 def _ics(body: str, filename: str) -> HttpResponse:
@@ -15,15 +14,16 @@ def _ics(body: str, filename: str) -> HttpResponse:
     return response
 
 
+@sign_in_first
 def call_ics(request, call_id):
     call = call_for(request, call_id)
     call = Call.objects.select_related("format", "community").get(pk=call.pk)
     return _ics(calendar.calls_calendar([call], name=call.title), slugify(call.title) or "call")
 
 
+@sign_in_first
 def series_ics(request, pk):
-    series = get_object_or_404(Series.objects.select_related("community", "format"), pk=pk)
-    community_for(request, series.community.slug)
+    series = series_for(request, pk)
     calls = Call.objects.filter(series=series).select_related("format", "community")
     return _ics(calendar.series_calendar(series, calls), slugify(series.title) or "series")
 

@@ -8,7 +8,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from groups import permissions, selectors
-from groups.access import call_for, wants_fragment
+from groups.access import call_for, sign_in_first, wants_fragment
 from groups.services.rsvps import AgreementsNeeded, rsvp_set
 
 
@@ -39,6 +39,7 @@ def _call_context(request, call_id):
     return context
 
 
+@sign_in_first
 def call_detail(request, call_id):
     call_for(request, call_id)
     return render(request, "groups/call.html", _call_context(request, call_id))

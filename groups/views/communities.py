@@ -43,6 +43,7 @@ def community_detail(request, slug):
         "membership": membership,
         "can_facilitate": permissions.can_facilitate(request.user, community),
         "can_own": permissions.can_own(request.user, community),
+        "can_see_calls": permissions.can_see_calls(request.user, community),
         "join_form": JoinForm(),
         **selectors.community_page(community=community, user=request.user),
     }

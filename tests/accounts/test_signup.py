@@ -1,10 +1,10 @@
 import re
 
 import pytest
-from allauth.account.models import EmailAddress
+from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from django.core import mail
 
-from accounts.models import User
+from accounts.models import SiteBan, User
 
 SIGNUP = {
     "email": "new@example.com",
@@ -74,3 +74,60 @@ def test_email_addresses_are_unique_regardless_of_case(client, person):
     response = client.post("/accounts/signup/", {**SIGNUP, "email": "Taken@Example.com"})
     assert User.objects.filter(email__iexact="taken@example.com").count() == 1
     assert response.status_code in {200, 302}
+
+
+@pytest.fixture
+def banned_address(db):
+    SiteBan.objects.create(email="gone@example.com", reason="Threats")
+    return "gone@example.com"
+
+
+def _answer(response):
+    return response.status_code, response.get("Location")
+
+
+@pytest.mark.django_db
+def test_signing_up_with_a_banned_address_is_answered_like_an_address_in_use(client, person, banned_address):
+    person("taken@example.com")
+    in_use = client.post("/accounts/signup/", {**SIGNUP, "email": "taken@example.com"})
+    client.logout()
+    mail.outbox.clear()
+
+    banned = client.post("/accounts/signup/", {**SIGNUP, "email": "Gone@Example.com"}, follow=True)
+
+    assert banned.redirect_chain[0] == (in_use["Location"], 302) == ("/accounts/confirm-email/", 302)
+    page = banned.content.decode()
+    assert "cannot be used" not in page and "banned" not in page.lower()
+    assert not User.objects.filter(email__iexact=banned_address).exists()
+    assert not EmailAddress.objects.filter(email__iexact=banned_address).exists()
+    # One email, to the address itself: it may know, no one else may.
+    assert [message.to for message in mail.outbox] == [[banned_address]]
+    assert "cannot be used here" in mail.outbox[0].body
+    assert "/accounts/confirm-email/" not in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_adding_a_banned_address_is_answered_like_an_address_in_use(client, person, banned_address):
+    robin = person("robin@example.com")
+    person("taken@example.com")
+    client.force_login(robin)
+    in_use = client.post("/accounts/email/", {"action_add": "", "email": "taken@example.com"})
+    mail.outbox.clear()
+
+    banned = client.post("/accounts/email/", {"action_add": "", "email": banned_address}, follow=True)
+
+    assert _answer(in_use) == (302, "/accounts/email/") == (banned.redirect_chain[0][1], banned.redirect_chain[0][0])
+    page = banned.content.decode()
+    assert "cannot be used" not in page and "banned" not in page.lower()
+    assert f"Confirmation email sent to {banned_address}." in page
+    address = EmailAddress.objects.get(email=banned_address)
+    assert (address.user, address.verified) == (robin, False)
+    assert [message.to for message in mail.outbox] == [[banned_address]]
+    assert "cannot be used here" in mail.outbox[0].body
+    assert "/accounts/confirm-email/" not in mail.outbox[0].body
+    # Even a confirmation link made for it would not make it usable.
+    key = EmailConfirmationHMAC(address).key
+    client.post(f"/accounts/confirm-email/{key}/")
+    address.refresh_from_db()
+    robin.refresh_from_db()
+    assert address.verified is False and robin.email == "robin@example.com"

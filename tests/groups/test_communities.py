@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 
 import pytest
@@ -5,6 +6,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from core.models import AuditEntry
 from groups.models import RSVP, Agreement, Community, Invite, Membership, Notification
 from groups.services import communities as services
 from groups.services.rsvps import rsvp_set
@@ -60,6 +62,11 @@ def test_a_declined_request_leaves_no_record_of_the_person(circle):
     services.membership_decline(membership=membership, actor=circle.facilitator)
     assert state(circle.community, circle.outsider) is None
     assert Notification.objects.filter(kind="join_declined", recipient=circle.outsider).exists()
+    # The audit log keeps that a facilitator declined a request, not whose.
+    declined = AuditEntry.objects.get(action="member.decline")
+    assert (declined.actor, declined.community, declined.subject) == (circle.facilitator, circle.community, None)
+    assert str(circle.outsider.pk) not in json.dumps(declined.detail) and declined.reason == ""
+    assert not AuditEntry.objects.filter(subject=circle.outsider).exists()
 
 
 def test_invitation_only_communities_refuse_requests(circle):

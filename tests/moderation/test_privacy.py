@@ -12,8 +12,11 @@ from django.utils import timezone
 
 from accounts import privacy
 from accounts.models import User
+from core.models import AuditEntry
+from groups.models import Membership
+from groups.services.communities import membership_decline, membership_join, membership_set_role
 from groups.services.rsvps import rsvp_set
-from moderation.services import report_create
+from moderation.services import report_create, report_resolve
 from sharing import services as room
 from tests.conftest import make_person
 
@@ -39,6 +42,37 @@ def test_download_my_data_lists_everything_we_hold(client, circle):
     assert any(email["kind"] == "reminder_day" for email in data["emails"])
 
 
+def test_download_my_data_includes_every_audit_entry_about_me(client, circle):
+    """What moderators recorded about a person is theirs to read, without the moderator's name."""
+    membership_set_role(
+        membership=Membership.objects.get(community=circle.community, user=circle.member),
+        actor=circle.owner,
+        role="facilitator",
+    )
+    report = report_create(
+        reporter=circle.co_facilitator, subject=circle.member, reason="other", community=circle.community
+    )
+    report_resolve(report=report, actor=circle.facilitator, outcome="warned", reason="Please listen first.")
+    membership_decline(
+        membership=membership_join(community=circle.community, user=circle.outsider), actor=circle.member
+    )
+    client.force_login(circle.member)
+    data = json.loads(client.get("/accounts/data/export.json").content)
+    about = [(entry["action"], entry["community"], entry["reason"]) for entry in data["audit_log_about_you"]]
+    assert about == [
+        ("member.role", "Hands at rest", ""),
+        ("member.warn", "Hands at rest", "Please listen first."),
+    ]
+    assert data["audit_log_about_you"][0]["detail"] == {"old": "member", "new": "facilitator"}
+    assert [entry["action"] for entry in data["audit_log_by_you"]] == ["member.decline"]
+    text = json.dumps(data)
+    for someone_else in ("Fran", "Olive", "Cody", "Olu", "outsider@example.com"):
+        assert someone_else not in text, someone_else
+    # Every entry naming this person is in their export.
+    assert len(data["audit_log_about_you"]) == AuditEntry.objects.filter(subject=circle.member).count()
+    assert len(data["audit_log_by_you"]) == AuditEntry.objects.filter(actor=circle.member).count()
+
+
 def test_deleting_waits_seven_days_and_logging_in_cancels_it(client, circle):
     client.force_login(circle.member)
     response = client.post("/accounts/data/delete/", {"password": "attune-test-pw"})
@@ -56,6 +90,25 @@ def test_a_wrong_password_deletes_nothing(client, circle):
     client.post("/accounts/data/delete/", {"password": "wrong"})
     circle.member.refresh_from_db()
     assert circle.member.deletion_requested_at is None
+
+
+def test_guessing_the_password_to_delete_an_account_is_rate_limited(client, circle):
+    """Five tries in five minutes, as for logins; then even the right password deletes nothing."""
+    client.force_login(circle.member)
+    for _attempt in range(5):
+        response = client.post("/accounts/data/delete/", {"password": "a guess"}, follow=True)
+        assert "That password is not right" in response.content.decode()
+    response = client.post("/accounts/data/delete/", {"password": "attune-test-pw"}, follow=True)
+    assert response.redirect_chain == [("/accounts/data/", 302)]
+    assert "Please wait a few minutes, then try again. Your account is unchanged." in response.content.decode()
+    circle.member.refresh_from_db()
+    assert circle.member.deletion_requested_at is None
+    assert client.session["_auth_user_id"] == str(circle.member.pk)
+    # Another person's tries are their own.
+    client.force_login(circle.pending)
+    client.post("/accounts/data/delete/", {"password": "attune-test-pw"})
+    circle.pending.refresh_from_db()
+    assert circle.pending.deletion_requested_at is not None
 
 
 def test_after_erasure_no_personal_data_remains_in_any_table(circle):

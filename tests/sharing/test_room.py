@@ -1,10 +1,12 @@
 """The room service, transition by transition, with an explicit clock."""
 
+import json
 from datetime import timedelta
 
 import pytest
 
 from groups.models import Membership
+from sharing import protocol
 from sharing.errors import RoomError
 from sharing.models import Participant, Room, RoomEvent
 from tests.rooms import at
@@ -511,3 +513,28 @@ def test_typed_shares_and_reflections_are_relayed_not_stored(started, t0):
     assert "I hear you" not in stored and "hello" not in stored
     assert Participant.objects.filter(room_id=room.call.pk).count() == 5
     assert Room.objects.get(pk=room.call.pk).status == "live"
+
+
+def test_a_shown_reflection_cannot_be_given_to_someone_else(started, t0):
+    """Maya's reflection "<jonas>|You should leave" cannot be shown as Jonas saying "You should leave"
+    by moving the cut between id, sender and text."""
+    from sharing import relays
+
+    room = started
+    sharing_segment(room, t0)
+    room.act(room.facilitator, "turn.finish", now=at(t0, 3))
+    maya, jonas = room.pid(room.maya), room.pid(room.jonas)
+    ticket = relays.reflection_send(call_id=room.call.pk, user=room.maya, text=f"{jonas}|You should leave")["message"]
+    assert relays.REFLECTION_ID.fullmatch(ticket["id"])
+    re_cut = {"reflection_id": f"{ticket['id']}|{maya}", "sender": jonas, "text": "You should leave"}
+    with pytest.raises(RoomError) as refused:
+        relays.reflection_show(call_id=room.call.pk, user=room.facilitator, sig=ticket["sig"], **re_cut)
+    assert refused.value.code == "invalid"
+    # The signature alone tells the two apart, whatever ids are allowed.
+    room_row = Room.objects.get(pk=room.call.pk)
+    assert relays._signature(room_row, ticket["id"], maya, ticket["text"]) == ticket["sig"]
+    assert relays._signature(room_row, re_cut["reflection_id"], jonas, re_cut["text"]) != ticket["sig"]
+    # The socket refuses an id the server could not have made.
+    frame = {"type": "reflection.show", "id": re_cut["reflection_id"], "from": jonas, "text": "x", "sig": "0"}
+    with pytest.raises(protocol.ProtocolError):
+        protocol.parse_client(json.dumps(frame))
