@@ -524,7 +524,7 @@ def test_a_shown_reflection_cannot_be_given_to_someone_else(started, t0):
     sharing_segment(room, t0)
     room.act(room.facilitator, "turn.finish", now=at(t0, 3))
     maya, jonas = room.pid(room.maya), room.pid(room.jonas)
-    ticket = relays.reflection_send(call_id=room.call.pk, user=room.maya, text=f"{jonas}|You should leave")["message"]
+    [(_to, ticket)] = relays.reflection_send(call_id=room.call.pk, user=room.maya, text=f"{jonas}|You should leave")
     assert relays.REFLECTION_ID.fullmatch(ticket["id"])
     re_cut = {"reflection_id": f"{ticket['id']}|{maya}", "sender": jonas, "text": "You should leave"}
     with pytest.raises(RoomError) as refused:
