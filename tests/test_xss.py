@@ -39,6 +39,7 @@ from groups.services.formats import format_create
 from groups.services.rsvps import rsvp_set
 from groups.services.scheduling import CallDetails, series_create
 from journey import services as journey
+from journey.demo import Attendee, past_call
 from moderation.models import Report
 from moderation.services import ban_from_community
 from sharing import protocol
@@ -404,6 +405,15 @@ def add_journey(world: World) -> World:
     Room.objects.filter(pk=world.call.pk).update(started_at=timezone.now())
     journey.checkout_submit(
         call=world.call, user=world.member, felt_heard=4, helped=[], note=world.text["checkout_note"]
+    )
+    # Insights show whole past months: a call of an earlier month, with the same title, is there.
+    past_call(
+        community=world.community,
+        facilitator=world.facilitator,
+        call_format=world.call_format,
+        weeks_ago=6,
+        title=world.text["call_title"],
+        attendees=[Attendee(world.member, felt_heard=4, helped=("listened",))],
     )
     world.practice = journey.practice_start(user=world.member, call=world.call)
     journey.practice_note(practice=world.practice, step=1, text=world.text["practice_note"])
