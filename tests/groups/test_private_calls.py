@@ -26,11 +26,6 @@ READS = {"anonymous": False, "outsider": False, "pending": False, "member": True
 SECRETS = ("Hands at rest", "Fran")  # the community's name and the facilitator's
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _series(circle):
     first = timezone.localdate() + timedelta(days=3)
     return series_create(
