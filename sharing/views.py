@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from groups.models import Call
-from groups.permissions import can_view
+from groups.permissions import can_see_calls, can_view
 from sharing.access import check_entry
 from sharing.errors import RoomError
 from sharing.models import CHECKIN_EMOJI
@@ -15,6 +16,8 @@ def room(request, call_id):
     """The live room's page. The socket decides everything that happens in it; this page only
     explains, before connecting, why someone cannot come in yet."""
     call = get_object_or_404(Call.objects.select_related("community", "format"), pk=call_id)
+    if call.community.is_private and not can_see_calls(request.user, call.community):
+        raise Http404  # a private community's calls are not shown to anyone outside it
     if not can_view(request.user, call.community):
         return render(request, "sharing/room_closed.html", {"call": call, "reason": "forbidden"}, status=403)
     try:
