@@ -1074,13 +1074,13 @@ def sweep(*, now=None) -> int:
         Q(wake_at__lte=now) | Q(pk__in=stale_presence.values("room_id")) | Q(call__ends_at__lt=now - AUTO_END_AFTER)
     )
     call_ids = list(due.values_list("pk", flat=True))
-    failing = {}
+    retry_at = {}
     with contextlib.suppress(Exception):  # the cache only spares a failing room; it is never needed
-        failing = cache.get_many([_sweep_failed_key(call_id) for call_id in call_ids])
+        retry_at = cache.get_many([_sweep_failed_key(call_id) for call_id in call_ids])
     changed = 0
     for call_id in call_ids:
-        if _sweep_failed_key(call_id) in failing:
-            continue  # failed a moment ago: its pushed-back wake time comes first
+        if now < retry_at.get(_sweep_failed_key(call_id), now):
+            continue  # failed a moment ago: wait for its pushed-back wake time
         try:
             if room_tick(call_id=call_id, now=now) is not None:
                 changed += 1
@@ -1104,7 +1104,7 @@ def _sweep_failed(call_id: int, now: datetime) -> None:
     with contextlib.suppress(Exception):
         Room.objects.filter(pk=call_id).update(wake_at=retry)
     with contextlib.suppress(Exception):
-        cache.set(_sweep_failed_key(call_id), 1, timeout=SWEEP_RETRY.total_seconds())
+        cache.set(_sweep_failed_key(call_id), retry, timeout=60)
 
 
 def kick(*, call_id: int, user_id: int, now=None) -> None:
