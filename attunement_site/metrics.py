@@ -59,6 +59,12 @@ def collect(now=None) -> list[tuple[str, str, str, float]]:
             float(RoomEvent.objects.filter(kind="turn.ended").count()),
         ),
         (
+            "attunement_sweep_failures_total",
+            "counter",
+            "Times the room clock failed to tick a room (each is logged with the room's id).",
+            float(RoomEvent.objects.filter(kind="sweep.failed").count()),
+        ),
+        (
             "attunement_reminder_lag_seconds",
             "gauge",
             "How long the oldest due, unsent notification has been waiting.",

@@ -188,11 +188,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "groups.tasks.dispatch_notifications",
         "schedule": float(NOTIFICATIONS_EVERY_SECONDS),
     },
-    "sweep-rooms": {"task": "sharing.tasks.sweep_rooms", "schedule": 2.0},
     "materialise-series": {"task": "groups.tasks.materialise_series", "schedule": 3600.0},
     "lift-suspensions": {"task": "moderation.tasks.lift_suspensions", "schedule": 300.0},
     "erase-accounts": {"task": "accounts.tasks.erase_due_accounts", "schedule": 3600.0},
 }
+
+# The room clock: every second, the sweep applies the deadlines and absences that have come due
+# (sharing/clock.py). With the in-memory channel layer only the web process can reach its sockets, so
+# the clock runs there; otherwise Celery beat schedules it and a worker runs it.
+ROOM_CLOCK_IN_WEB = env.bool(
+    "ROOM_CLOCK_IN_WEB", CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+)
+if not ROOM_CLOCK_IN_WEB:
+    # A sweep still queued after a few seconds is dropped: the next one does its work.
+    CELERY_BEAT_SCHEDULE["sweep-rooms"] = {
+        "task": "sharing.tasks.sweep_rooms",
+        "schedule": 1.0,
+        "options": {"expires": 5},
+    }
 
 # Email: SMTP when EMAIL_HOST is set, otherwise printed to the console and saved under var/mail/.
 EMAIL_HOST = env.str("EMAIL_HOST")

@@ -9,12 +9,14 @@ before anything leaves the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 from collections import deque
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from core.logs import correlation_id, new_id
@@ -163,6 +165,25 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "state", **view})
 
     # Incoming frames
+
+    async def dispatch(self, message):
+        """Whatever goes wrong while handling a frame or a message from the channel layer, the socket
+        stays: the browser is told `internal`, and the log says what, with this socket's correlation
+        id. Opening and closing are left as they are: a socket that cannot open closes."""
+        if message.get("type") in {"websocket.connect", "websocket.disconnect"}:
+            await super().dispatch(message)
+            return
+        try:
+            await super().dispatch(message)
+        except StopConsumer:
+            raise
+        except Exception:
+            logger.exception(
+                "socket message failed",
+                extra={"call": self.call_id, "participant": self.participant_id, "message_type": message.get("type")},
+            )
+            with contextlib.suppress(Exception):
+                await self.send_error("internal", "Something went wrong on our side. The room is as it was.")
 
     async def receive(self, text_data=None, bytes_data=None):
         now = time.monotonic()

@@ -133,6 +133,32 @@ class Room(models.Model):
         present = [moment for moment in candidates if moment is not None]
         return min(present) if present else None
 
+    def wake_time(self, participants):
+        """The earliest moment at which time or an absence changes this room: its next deadline, the
+        moment an away speaker is skipped, and the moment the co-facilitator takes over from an away
+        facilitator (in a paused room too). The sweep wakes the room then; snapshots carry it.
+
+        Someone still marked connected whose heartbeats stopped is not counted here: the sweep finds
+        them by their `last_seen_at`, and marking them away moves this moment."""
+        candidates = [self.next_deadline()]
+        if self.status == self.Status.LIVE and self.phase == self.Phase.TURN and self.speaker_id is not None:
+            speaker = next((p for p in participants if p.pk == self.speaker_id), None)
+            if speaker is not None and not speaker.connected:
+                candidates.append((speaker.disconnected_at or speaker.last_seen_at) + SPEAKER_AWAY_SKIP)
+        if self.status != self.Status.ENDED:
+            facilitator = next((p for p in participants if p.role == Participant.Role.FACILITATOR), None)
+            co = next((p for p in participants if p.role == Participant.Role.CO_FACILITATOR), None)
+            if (
+                facilitator is not None
+                and not facilitator.connected
+                and co is not None
+                and co.connected
+                and self.acting_facilitator_id != co.user_id
+            ):
+                candidates.append((facilitator.disconnected_at or facilitator.last_seen_at) + FACILITATOR_TAKEOVER)
+        present = [moment for moment in candidates if moment is not None]
+        return min(present) if present else None
+
 
 class Participant(models.Model):
     class Role(models.TextChoices):

@@ -199,6 +199,7 @@ SERVER: dict[str, dict] = {
             "segment_ends_at": _time,
             "phase_started_at": _time,
             "phase_ends_at": _time,
+            "wake_at": _time,
             "turn": _turn,
             "order": {"type": "array", "items": _participant},
             "round_pass": {"type": "integer"},

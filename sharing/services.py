@@ -6,12 +6,15 @@ broadcasts the full snapshot.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from groups.formats import parse_segments
@@ -26,6 +29,7 @@ from sharing.models import (
     CHECKIN_MAX_LENGTH,
     EXTEND_STEP,
     FACILITATOR_TAKEOVER,
+    PRESENCE_TIMEOUT,
     SPEAKER_AWAY_SKIP,
     Participant,
     Room,
@@ -34,6 +38,7 @@ from sharing.models import (
 
 Round = Participant.Round
 MAX_CASCADE = 20
+SWEEP_RETRY = timedelta(seconds=5)  # a room whose tick failed is tried again this much later
 logger = logging.getLogger("attunement.room")
 
 
@@ -806,7 +811,7 @@ def _save(change: Change, row: states.Transition, user) -> dict:
     room = change.room
     states.check_landed(row, room.state)
     room.version += 1
-    room.wake_at = room.next_deadline()
+    room.wake_at = room.wake_time(change.participants.values())
     room.save()
     for p in change.participants.values():
         before = change.loaded.get(p.pk)
@@ -911,6 +916,45 @@ def due_actions(change: Change) -> list[str]:
     return due
 
 
+def _mark_stale_away(change: Change) -> bool:
+    """Everyone still marked connected whose heartbeats stopped is away since their last one."""
+    marked = False
+    for p in change.participants.values():
+        if p.connected and not p.is_present(change.now):
+            p.connected = False
+            p.disconnected_at = p.last_seen_at
+            change.event("presence.left", subject=p)
+            marked = True
+    return marked
+
+
+def _apply_due_locked(change: Change) -> list[states.Transition]:
+    """Apply, one at a time, whatever time and presence have made due; called while holding the
+    room's row lock. What is due is worked out again after each step, because each step changes the
+    room: a due action that the room has moved past (the speaker who was to be skipped for being away
+    is no longer speaking, say) is left out, never raised."""
+    applied = []
+    for _ in range(MAX_CASCADE):
+        progressed = False
+        for action in due_actions(change):
+            if action == "presence.leave":
+                progressed = _mark_stale_away(change)
+            else:
+                try:
+                    row = states.check_allowed(action, change.room.state, {states.SYSTEM})
+                    HANDLERS[action](change, {})
+                except (NoChange, states.TransitionError):
+                    continue
+                states.check_landed(row, change.room.state)
+                applied.append(row)
+                progressed = True
+            if progressed:
+                break  # the room changed: ask again what is due
+        if not progressed or change.room.status == Room.Status.ENDED:
+            break
+    return applied
+
+
 def room_tick(*, call_id: int, now=None, seen_version: int | None = None) -> dict | None:
     """Apply whatever is due now, once. A hundred simultaneous ticks produce one change: the row lock
     makes them queue, and each re-reads the room before deciding. Returns the snapshot if it changed.
@@ -930,34 +974,24 @@ def room_tick(*, call_id: int, now=None, seen_version: int | None = None) -> dic
             return None
         if change.room.status == Room.Status.ENDED:
             return None
-        applied = []
-        for _ in range(MAX_CASCADE):
-            progressed = False
-            for action in due_actions(change):
-                if action == "presence.leave":
-                    for p in change.participants.values():
-                        if p.connected and not p.is_present(now):
-                            p.connected = False
-                            p.disconnected_at = p.last_seen_at
-                            change.event("presence.left", subject=p)
-                    progressed = True
-                    continue
-                row = states.check_allowed(action, change.room.state, {states.SYSTEM})
-                try:
-                    HANDLERS[action](change, {})
-                except NoChange:
-                    continue
-                states.check_landed(row, change.room.state)
-                applied.append(row)
-                progressed = True
-                if change.room.status == Room.Status.ENDED:
-                    break
-            if not progressed or change.room.status == Room.Status.ENDED:
-                break
+        applied = _apply_due_locked(change)
         if not applied and not change.events:
+            _rewake_locked(change)
             return None
         last = applied[-1] if applied else states.lookup("presence.leave")
         return _save(change, last, None)
+
+
+def _rewake_locked(change: Change) -> None:
+    """Nothing was due after all (a heartbeat came, or the moment was computed from rows that have
+    changed since): store the room's real next wake time, and never one in the past, so that the
+    sweep does not wake it again every second for nothing. No new version: nothing changed."""
+    room = change.room
+    wake = room.wake_time(change.participants.values())
+    if wake is not None and wake <= change.now:
+        wake = change.now + SWEEP_RETRY
+    if wake != room.wake_at:
+        Room.objects.filter(pk=room.pk).update(wake_at=wake)
 
 
 def room_enter(*, call_id: int, user, now=None) -> Participant:
@@ -1040,19 +1074,50 @@ def current_snapshot(*, call_id: int, now=None) -> dict:
 
 
 def sweep(*, now=None) -> int:
-    """The periodic safety net: tick every open room where time or presence has made something due."""
-    from django.db.models import Q
+    """The room clock: tick every open room whose wake time has come, or where someone's heartbeats
+    stopped, or whose call ended long ago. Returns how many rooms changed.
 
+    Each room is handled on its own: one that fails is logged with its id, counted (the
+    `attunement_sweep_failures_total` metric), and its wake time pushed back by SWEEP_RETRY; the rooms
+    after it are still swept, and it is tried again then.
+    """
     now = now or timezone.now()
-    stale_presence = Participant.objects.filter(connected=True, last_seen_at__lt=now - SPEAKER_AWAY_SKIP)
+    stale_presence = Participant.objects.filter(connected=True, last_seen_at__lt=now - PRESENCE_TIMEOUT)
     due = Room.objects.exclude(status=Room.Status.ENDED).filter(
         Q(wake_at__lte=now) | Q(pk__in=stale_presence.values("room_id")) | Q(call__ends_at__lt=now - AUTO_END_AFTER)
     )
+    call_ids = list(due.values_list("pk", flat=True))
+    retry_at = {}
+    with contextlib.suppress(Exception):  # the cache only spares a failing room; it is never needed
+        retry_at = cache.get_many([_sweep_failed_key(call_id) for call_id in call_ids])
     changed = 0
-    for call_id in due.values_list("pk", flat=True):
-        if room_tick(call_id=call_id, now=now) is not None:
-            changed += 1
+    for call_id in call_ids:
+        if now < retry_at.get(_sweep_failed_key(call_id), now):
+            continue  # failed a moment ago: wait for its pushed-back wake time
+        try:
+            if room_tick(call_id=call_id, now=now) is not None:
+                changed += 1
+        except Exception:
+            logger.exception("sweep failed for a room", extra={"call": call_id})
+            _sweep_failed(call_id, now)
     return changed
+
+
+def _sweep_failed_key(call_id: int) -> str:
+    return f"sweep-failed:{call_id}"
+
+
+def _sweep_failed(call_id: int, now: datetime) -> None:
+    """Count the failure and push the room's wake time back a little. Each step on its own: a broken
+    database must not turn one room's failure into the end of the sweep."""
+    retry = now + SWEEP_RETRY
+    with contextlib.suppress(Exception):
+        version = Room.objects.filter(pk=call_id).values_list("version", flat=True).first()
+        RoomEvent.objects.create(room_id=call_id, version=version or 0, kind="sweep.failed", at=now)
+    with contextlib.suppress(Exception):
+        Room.objects.filter(pk=call_id).update(wake_at=retry)
+    with contextlib.suppress(Exception):
+        cache.set(_sweep_failed_key(call_id), retry, timeout=60)
 
 
 def kick(*, call_id: int, user_id: int, now=None) -> None:

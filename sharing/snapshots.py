@@ -113,6 +113,7 @@ def build(room: Room, participants: list[Participant], now: datetime) -> dict:
         "segment_ends_at": stamp(room.segment_ends_at),
         "phase_started_at": stamp(room.phase_started_at),
         "phase_ends_at": stamp(room.phase_ends_at),
+        "wake_at": stamp(room.wake_at),
         "turn": turn,
         "order": list(room.order),
         "round_pass": room.round_pass,

@@ -29,3 +29,9 @@ def _fresh_channel_layer():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_clock_in_tests(settings):
+    """Tests move time themselves; the web process's room clock runs only where a test asks for it."""
+    settings.ROOM_CLOCK_IN_WEB = False

@@ -46,13 +46,10 @@ export function activeTimer(state) {
 }
 
 // When time alone would change the room: the moment to nudge the server.
+// When time next changes the room, as the server worked it out (its timers and the absences it acts
+// on alike): the page nudges with a `tick` then, though the server's own clock does not need it.
 export function nextDeadline(state) {
-  if (state.status !== "live") return null;
-  if (state.phase === "turn" && state.turn) return Date.parse(state.turn.grace_ends_at);
-  const candidates = [state.phase_ends_at, state.phase === "between" ? state.segment_ends_at : null]
-    .filter(Boolean)
-    .map(Date.parse);
-  return candidates.length ? Math.min(...candidates) : null;
+  return state.wake_at ? Date.parse(state.wake_at) : null;
 }
 
 const ROUND_LABELS = {
