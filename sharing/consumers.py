@@ -18,6 +18,7 @@ from collections import deque
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from redis.exceptions import RedisError
 
 from core.logs import correlation_id, new_id
 from sharing import access, broadcast, ice, protocol, relays, services, snapshots
@@ -46,6 +47,9 @@ CLOSE_CODES = {
     "not_found": 4404,
     "two_factor": 4403,
 }
+
+# Failures that mean the channel layer's server is unreachable, rather than a fault in our code.
+LOST_CHANNEL_LAYER = (ConnectionError, TimeoutError, RedisError)
 
 # Renew the TURN credential when less than this is left of it.
 ICE_RENEW_BEFORE_SECONDS = 120
@@ -177,6 +181,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await super().dispatch(message)
         except StopConsumer:
             raise
+        except LOST_CHANNEL_LAYER:
+            # Redis went away (a restart): this socket may have lost its groups. Close it as a network
+            # drop would, so that the browser reconnects and rejoins with a fresh snapshot.
+            logger.warning("channel layer lost", extra={"call": self.call_id, "participant": self.participant_id})
+            with contextlib.suppress(Exception):
+                await self.close(code=1011)
         except Exception:
             logger.exception(
                 "socket message failed",

@@ -82,13 +82,15 @@ SETUP = """
 import json
 from django.test import Client
 from accounts.models import User
-from groups.models import Call
+from groups.models import Call, Membership
 from groups.demo import TRY_NOW_TITLE
 
 call = Call.objects.get(title=TRY_NOW_TITLE, series__isnull=True)
 emails = {"Fran": "facilitator@example.com", "Maya": "member1@example.com", "Jonas": "member2@example.com",
           "Aiko": "member3@example.com"}
 Call.objects.filter(pk=call.pk).update(co_facilitator=User.objects.get(email=emails["Maya"]))
+# Co-facilitating needs the community's leave too.
+Membership.objects.filter(community=call.community, user__email=emails["Maya"]).update(role=Membership.Role.FACILITATOR)
 cookies = {}
 for name, email in emails.items():
     client = Client()
