@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 
+from attunement_site import metrics
 from sharing import services
 from sharing.models import Room, RoomEvent
 from tests.rooms import at
@@ -121,6 +122,8 @@ def test_a_room_that_fails_is_logged_counted_and_pushed_back_and_the_others_are_
     assert Room.objects.get(pk=other.pk).segment_complete is True  # the room after it moved on
     assert Room.objects.get(pk=broken).wake_at == moment + services.SWEEP_RETRY
     assert RoomEvent.objects.filter(room_id=broken, kind="sweep.failed").count() == 1
+    reported = {name: value for name, _kind, _help, value in metrics.collect(now=moment)}
+    assert reported["attunement_sweep_failures_total"] == 1
     failure = next(record for record in caplog.records if record.getMessage() == "sweep failed for a room")
     assert failure.call == broken
     assert failure.exc_info is not None
