@@ -1,7 +1,8 @@
 """A model-based test of the circle's privacy boundary (sharing.audiences).
 
 Random sequences of entering, admitting, removing from the call or the community, leaving, bans,
-demotions and promotions, typed shares, support messages, audio signals and syncs run against
+demotions and promotions, a call given to another co-facilitator, typed shares, typed reflections
+sent and shown, support messages, audio signals and syncs run against
 real sockets through the real routing. After every step each open socket has received exactly
 what the policy allows it: nothing more, and for people in the circle nothing less.
 """
@@ -17,11 +18,11 @@ from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
-from hypothesis.strategies import sampled_from
+from hypothesis.strategies import booleans, sampled_from
 
 from attunement_site.asgi import application
-from core import two_factor
-from groups.models import RSVP, Membership
+from core import standing, two_factor
+from groups.models import RSVP, Call, Membership
 from groups.services.communities import membership_leave, membership_remove, membership_set_role
 from moderation.services import ban_from_community
 from sharing import services
@@ -82,6 +83,9 @@ class PrivacyBoundary(RuleBasedStateMachine):
     def facilitates(self, name) -> bool:
         return self.in_circle(name) and self.role[name] in {"facilitator", "co_facilitator"}
 
+    def cody_role(self) -> str:
+        return "co_facilitator" if self.cody_named and self.cody_may_facilitate else "member"
+
     async def _open(self, name):
         headers = [(b"origin", ORIGIN), (b"cookie", await database_sync_to_async(session_cookie)(self.user(name)))]
         communicator = WebsocketCommunicator(application, f"/ws/calls/{self.call.pk}/", headers=headers)
@@ -126,6 +130,9 @@ class PrivacyBoundary(RuleBasedStateMachine):
             user.__dict__.pop("_membership_cache", None)
         self.member = dict.fromkeys(PEOPLE, "active")
         self.role = {"fran": "facilitator", "cody": "co_facilitator", **dict.fromkeys(MEMBERS, "member")}
+        self.cody_named = self.cody_may_facilitate = True
+        self.phase = "turn"  # Fran shares; "reflections" once she finishes
+        self.reflections = []  # typed reflections Fran received, which she may show
         self.seat = dict.fromkeys(PEOPLE, "none")
         self.tabs["fran"] = self.run(self._open("fran"))
         self.seat["fran"] = "admitted"
@@ -136,8 +143,9 @@ class PrivacyBoundary(RuleBasedStateMachine):
         )
         services.room_apply(call_id=self.call.pk, user=room.facilitator, action="call.start")
         services.room_apply(call_id=self.call.pk, user=room.facilitator, action="segment.next")
+        services.room_apply(call_id=self.call.pk, user=room.facilitator, action="segment.next")  # sharing round
         self.settle()
-        assert self.last_state("fran")["version"] >= version + 3
+        assert self.last_state("fran")["version"] >= version + 4
         assert self.last_state("fran")["turn"]["speaker"] == self.last_state("fran")["you"]["participant"]
         self.check()
         for name in PEOPLE[1:]:  # everyone arrives; Lena waits in the lobby
@@ -241,11 +249,60 @@ class PrivacyBoundary(RuleBasedStateMachine):
         role = Membership.Role.FACILITATOR if facilitates else Membership.Role.MEMBER
         membership = Membership.objects.get(community=self.room.circle.community, user=self.user("cody"))
         membership_set_role(membership=membership, actor=self.room.circle.owner, role=role)
-        self.role["cody"] = "co_facilitator" if facilitates else "member"
+        self.cody_may_facilitate = facilitates
+        self.role["cody"] = self.cody_role()
+        self.settle()
+
+    @rule()
+    def reassign_co_facilitator(self):
+        """The call is given another co-facilitator (nobody), or Cody again."""
+        self.cody_named = not self.cody_named
+        Call.objects.filter(pk=self.call.pk).update(co_facilitator=self.user("cody") if self.cody_named else None)
+        standing.announce(user_id=self.user("cody").pk, call_id=self.call.pk)
+        self.role["cody"] = self.cody_role()
+        self.settle()
+
+    @rule()
+    def fran_finishes_her_share(self):
+        if self.phase != "turn":
+            return
+        services.room_apply(call_id=self.call.pk, user=self.user("fran"), action="turn.finish")
+        self.phase = "reflections"
+        self.settle()
+
+    @rule(name=sampled_from(PEOPLE[1:]), show=booleans())
+    def send_reflection(self, name, show):
+        """Someone sends Fran a typed reflection (her share ends first if it has not), and she may show it."""
+        if name not in self.tabs:
+            return
+        if self.phase == "turn":
+            self.fran_finishes_her_share()
+        text = f"reflection {next(self.texts)}"
+        message = {"type": "reflection.send", "text": text}
+        self.run(self.tabs[name].communicator.send_to(text_data=json.dumps(message)))
+        if self.in_circle(name):
+            self.expected.setdefault("fran", []).append(("reflection", text))
+        self.settle()
+        self.reflections += [m for m in self.tabs["fran"].inbox if m["type"] == "reflection" and m["text"] == text]
+        if show:
+            self.show_reflection()
+
+    @rule()
+    def show_reflection(self):
+        if not self.reflections:
+            return
+        shown = self.reflections.pop(0)
+        message = {"type": "reflection.show", **{key: shown[key] for key in ("id", "from", "text", "sig")}}
+        self.run(self.tabs["fran"].communicator.send_to(text_data=json.dumps(message)))
+        for name in self.tabs:
+            if self.in_circle(name):
+                self.expected.setdefault(name, []).append(("reflection.shown", shown["text"]))
         self.settle()
 
     @rule()
     def share_text(self):
+        if self.phase != "turn":
+            return
         text = f"words {next(self.texts)}"
         self.run(self.tabs["fran"].communicator.send_to(text_data=json.dumps({"type": "share.text", "text": text})))
         for name in self.tabs:
@@ -327,8 +384,8 @@ def test_every_socket_receives_exactly_what_the_policy_allows(room):
     run_state_machine_as_test(
         PrivacyBoundary,
         settings=settings(
-            max_examples=8,
-            stateful_step_count=16,
+            max_examples=10,
+            stateful_step_count=18,
             deadline=None,
             suppress_health_check=list(HealthCheck),
         ),
