@@ -9,7 +9,7 @@ day (02:30 when clocks jump from 02:00 to 03:00) is placed an hour later, as clo
 from __future__ import annotations
 
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from dateutil import rrule
@@ -98,6 +98,17 @@ class Recurrence:
             if start <= instant < end:
                 found.append(instant)
         return found
+
+    def starting_from(self, day: date) -> Recurrence | None:
+        """The same rule for its occurrences on or after `day` only, or None when none is left.
+
+        The first of them becomes the start date (so an every-other-week rule keeps its weeks),
+        a COUNT keeps only the calls still to come, and an end date stays as it is."""
+        for skipped, local in enumerate(self._rule()):
+            if local.date() >= day:
+                count = self.count - skipped if self.ends == "after_count" else self.count
+                return replace(self, start_date=local.date(), count=count)
+        return None
 
     def first(self) -> datetime | None:
         for local in self.local_starts():

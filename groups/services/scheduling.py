@@ -293,6 +293,11 @@ def series_update(
     )
 
     if has_history:
+        # The new part holds only the calls from the pivot on: a rule that starts earlier keeps
+        # its pattern but starts at the pivot, and its COUNT loses the calls before it.
+        recurrence = recurrence.starting_from(pivot.astimezone(recurrence.zone).date())
+        if recurrence is None:
+            raise ValidationError({"start_date": [_("This pattern has no calls from this date on.")]})
         _end_series_before(series, pivot)
         target = Series(community=series.community)
     else:
