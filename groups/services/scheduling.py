@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import standing
 from groups import permissions
 from groups.models import Call, CallFormat, Community, Membership, Series
 from groups.models.calls import MAX_CAPACITY, MIN_CAPACITY
@@ -242,7 +243,22 @@ def _end_series_before(series: Series, pivot: datetime) -> None:
     series.save(update_fields=["ends", "until", "count", "sequence"])
 
 
+def _series_changed(series_id: int | None) -> None:
+    """The series' .ics changed in a way a calendar must apply (an EXDATE, an override)."""
+    if series_id is not None:
+        Series.objects.filter(pk=series_id).update(sequence=F("sequence") + 1)
+
+
+def _announce_hosts(call: Call, previous: tuple[int | None, int | None]) -> None:
+    """Tell live rooms that whoever stopped facilitating or co-facilitating this call has."""
+    now_hosting = {call.facilitator_id, call.co_facilitator_id}
+    for user_id in previous:
+        if user_id is not None and user_id not in now_hosting:
+            standing.announce(user_id=user_id, call_id=call.pk)
+
+
 def _cancel_call(call: Call, *, actor, now) -> None:
+    _series_changed(call.series_id)
     Call.objects.filter(pk=call.pk).update(
         status=Call.Status.CANCELLED,
         cancelled_at=now,
@@ -317,6 +333,7 @@ def series_update(
     Call.objects.filter(pk__in=[call.pk for call in affected]).update(original_start=None)
     duration = timedelta(minutes=details.duration_minutes)
     for call, start in pairs:
+        previous_hosts = (call.facilitator_id, call.co_facilitator_id)
         changed = (call.starts_at, call.ends_at, call.title, call.format_id, call.capacity) != (
             start,
             start + duration,
@@ -339,6 +356,7 @@ def series_update(
             call.sequence += 1
             call.version += 1
         call.save()
+        _announce_hosts(call, previous_hosts)
         if changed and not call.is_cancelled:
             notify.call_changed(call, actor=actor)
             fill_seats(call=call, now=now)
@@ -371,6 +389,7 @@ def call_update(
     starts_at = local_to_utc(day, at, call.time_zone)
     if starts_at <= now:
         raise ValidationError({"day": [_("Choose a start time in the future.")]})
+    previous_hosts = (call.facilitator_id, call.co_facilitator_id)
     for name, value in _call_fields(details).items():
         setattr(call, name, value)
     call.starts_at = starts_at
@@ -378,6 +397,8 @@ def call_update(
     call.detached = call.series_id is not None
     call.sequence += 1
     call.save()
+    _series_changed(call.series_id)  # the series' .ics now carries this call as an override
+    _announce_hosts(call, previous_hosts)
     notify.call_changed(call, actor=actor)
     fill_seats(call=call, now=now)
     reminders.sync_call(call, now)
