@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import standing
-from groups import permissions
+from groups import localtime, permissions
 from groups.models import Call, CallFormat, Community, Membership, Series
 from groups.models.calls import MAX_CAPACITY, MIN_CAPACITY
 from groups.recurrence import MAX_DURATION, MIN_DURATION, Recurrence
@@ -85,7 +85,16 @@ def _call_fields(details: CallDetails) -> dict:
 
 
 def local_to_utc(day: date, at: time, zone_name: str) -> datetime:
+    """A wall-clock time as an instant; a time that happens twice is the first of the two (fold=0)."""
     return datetime.combine(day, at).replace(tzinfo=zoneinfo.ZoneInfo(zone_name)).astimezone(UTC)
+
+
+def _existing_local_time(day: date, at: time, zone_name: str) -> datetime:
+    """local_to_utc for a call the facilitator places by hand: a time that does not exist is refused."""
+    found = localtime.gap(day, at, zone_name)
+    if found is not None:
+        raise ValidationError({"at": [localtime.gap_refusal(found, zone_name)]})
+    return local_to_utc(day, at, zone_name)
 
 
 # One-off calls
@@ -98,7 +107,7 @@ def call_create(
     permissions.require(permissions.can_facilitate(actor, community))
     now = now or timezone.now()
     _validate_details(community, details)
-    starts_at = local_to_utc(day, at, time_zone)
+    starts_at = _existing_local_time(day, at, time_zone)
     if starts_at <= now:
         raise ValidationError({"day": [_("Choose a start time in the future.")]})
     call = Call.objects.create(
@@ -386,7 +395,7 @@ def call_update(
     if call.starts_at <= now:
         raise ValidationError(_("This call has already started, so it can no longer be changed."))
     _validate_details(call.community, details)
-    starts_at = local_to_utc(day, at, call.time_zone)
+    starts_at = _existing_local_time(day, at, call.time_zone)
     if starts_at <= now:
         raise ValidationError({"day": [_("Choose a start time in the future.")]})
     previous_hosts = (call.facilitator_id, call.co_facilitator_id)

@@ -3,13 +3,27 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from groups import localtime
 from groups.access import call_for, community_for
 from groups.forms import CallForm, CancelForm, SeriesForm, apply_errors
 from groups.models import Call, Series
+from groups.recurrence import Recurrence
 from groups.services import scheduling as services
 from groups.services.errors import is_stale
+
+
+def _tell_local_times(request, series: Series) -> None:
+    for note in localtime.series_notes_ahead(Recurrence.of(series), today=timezone.localdate()):
+        messages.info(request, note)
+
+
+def _tell_if_doubled(request, call: Call) -> None:
+    local = call.local_start()
+    if local.fold == 0 and localtime.is_ambiguous(local.date(), local.time(), call.time_zone):
+        messages.info(request, localtime.ambiguous_note(local.date(), local.time(), call.time_zone))
 
 
 @login_required
@@ -20,13 +34,14 @@ def series_create(request, slug):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.series_create(
+            series = services.series_create(
                 community=community, actor=request.user, details=form.details(), recurrence=form.recurrence()
             )
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, _("The series is scheduled. Its calls are listed below."))
+            messages.success(request, _("The series is scheduled."))
+            _tell_local_times(request, series)
             return redirect("community", slug=slug)
     return render(request, "groups/series_form.html", {"community": community, "form": form, "creating": True})
 
@@ -43,7 +58,7 @@ def series_edit(request, pk):
     form = SeriesForm(request.POST or None, community=community, initial=SeriesForm.initial_for(series, from_call))
     if request.method == "POST" and form.is_valid():
         try:
-            services.series_update(
+            target = services.series_update(
                 series=series,
                 actor=request.user,
                 expected_version=form.cleaned_data.get("version") or 0,
@@ -59,6 +74,7 @@ def series_edit(request, pk):
             apply_errors(form, error)
         else:
             messages.success(request, _("The series is changed. People who RSVP'd will be told."))
+            _tell_local_times(request, target)
             return redirect("community", slug=community.slug)
     return render(
         request,
@@ -86,6 +102,7 @@ def call_create(request, slug):
             apply_errors(form, error)
         else:
             messages.success(request, _("The call is scheduled."))
+            _tell_if_doubled(request, call)
             return redirect("call", call_id=call.pk)
     return render(request, "groups/call_form.html", {"community": community, "form": form, "creating": True})
 
@@ -96,7 +113,7 @@ def call_edit(request, call_id):
     form = CallForm(request.POST or None, community=call.community, initial=CallForm.initial_for(call), editing=True)
     if request.method == "POST" and form.is_valid():
         try:
-            services.call_update(
+            call = services.call_update(
                 call=call,
                 actor=request.user,
                 expected_version=form.cleaned_data.get("version") or 0,
@@ -112,6 +129,7 @@ def call_edit(request, call_id):
             apply_errors(form, error)
         else:
             messages.success(request, _("The call is changed. People who RSVP'd will be told."))
+            _tell_if_doubled(request, call)
             return redirect("call", call_id=call.pk)
     return render(
         request,
