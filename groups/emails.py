@@ -32,7 +32,7 @@ def _when(moment, zone_name: str) -> str:
     return formats.date_format(local, "l j F Y, H:i")
 
 
-def context_for(row: Notification, *, now, late: bool = False) -> dict:
+def context_for(row: Notification, *, now, late: bool = False, starting_soon: bool = False) -> dict:
     person = row.recipient
     call = row.call
     context = {
@@ -41,6 +41,7 @@ def context_for(row: Notification, *, now, late: bool = False) -> dict:
         "community": row.community,
         "kind": row.kind,
         "late": late,
+        "starting_soon": starting_soon,  # a seat taken in the last minutes: no countdown, no apology
         "prompt": PROMPT,
         "unsubscribe_url": unsubscribe.url(person.pk, scope_for(row)),
         "profile_url": settings.SITE_URL + reverse("profile"),
@@ -67,8 +68,8 @@ def scope_for(row: Notification) -> str:
     return unsubscribe.REMINDERS if row.is_reminder else unsubscribe.UPDATES
 
 
-def build(row: Notification, *, now, late: bool = False) -> EmailMultiAlternatives:
-    context = context_for(row, now=now, late=late)
+def build(row: Notification, *, now, late: bool = False, starting_soon: bool = False) -> EmailMultiAlternatives:
+    context = context_for(row, now=now, late=late, starting_soon=starting_soon)
     with translation.override(settings.LANGUAGE_CODE):
         subject = " ".join(render_to_string(f"emails/{row.kind}_subject.txt", context).split())
         text = render_to_string(f"emails/{row.kind}.txt", context)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from groups import emails
 from groups.models import Call, Membership, Notification
-from groups.services.reminders import kinds_for
+from groups.services.reminders import is_late_booking, kinds_for
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,8 @@ def _deliver(row: Notification, now, connection) -> str:
         row.save(update_fields=["state", "skip_reason"])
         return "skipped"
     late = row.is_reminder and now - row.due_at > LATE_AFTER
-    message = emails.build(row, now=now, late=late)
+    starting_soon = row.call is not None and is_late_booking(row, row.call)
+    message = emails.build(row, now=now, late=late, starting_soon=starting_soon)
     message.connection = connection
     row.attempts += 1
     try:
