@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from groups import localtime
+from groups import localtime, permissions, selectors
 from groups.access import call_for, community_for
 from groups.forms import CallForm, CancelForm, SeriesForm, apply_errors
 from groups.models import Call, Series
@@ -26,6 +26,26 @@ def _tell_if_doubled(request, call: Call) -> None:
         messages.info(request, localtime.ambiguous_note(local.date(), local.time(), call.time_zone))
 
 
+def series_detail(request, pk):
+    series = get_object_or_404(
+        Series.objects.select_related("community", "format", "facilitator", "co_facilitator"), pk=pk
+    )
+    community = community_for(request, series.community.slug)
+    context = selectors.series_page(series=series, user=request.user)
+    now = timezone.now()
+    upcoming = [call for call in context["calls"] if call.status == Call.Status.SCHEDULED and call.starts_at > now]
+    context.update(
+        {
+            "community": community,
+            "schedule": Recurrence.of(series).in_words(),
+            "can_facilitate": permissions.can_facilitate(request.user, community),
+            "next_call": upcoming[0] if upcoming else None,
+            "now": now,
+        }
+    )
+    return render(request, "groups/series.html", context)
+
+
 @login_required
 def series_create(request, slug):
     community = community_for(request, slug, facilitate=True)
@@ -40,9 +60,9 @@ def series_create(request, slug):
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, _("The series is scheduled."))
+            messages.success(request, _("The series is scheduled. Its calls are listed below."))
             _tell_local_times(request, series)
-            return redirect("community", slug=slug)
+            return redirect("series", pk=series.pk)
     return render(request, "groups/series_form.html", {"community": community, "form": form, "creating": True})
 
 
@@ -75,7 +95,7 @@ def series_edit(request, pk):
         else:
             messages.success(request, _("The series is changed. People who RSVP'd will be told."))
             _tell_local_times(request, target)
-            return redirect("community", slug=community.slug)
+            return redirect("series", pk=target.pk)
     return render(
         request,
         "groups/series_form.html",

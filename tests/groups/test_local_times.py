@@ -137,7 +137,7 @@ def test_a_series_across_a_gap_says_which_call_moves_and_calendars_agree(client,
     response = facilitator_client.post(f"/c/{circle.community.slug}/series/new/", data)
     assert response.status_code == 302
     assert notes(response) == [
-        "The series is scheduled.",
+        "The series is scheduled. Its calls are listed below.",
         "02:30 does not exist on 28 March in Berlin (clocks jump from 02:00 to 03:00), so that call starts at 03:30.",
     ]
     series = Series.objects.get()

@@ -4,6 +4,7 @@ with an independent reader: icalendar and recurring-ical-events expand both part
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
@@ -164,7 +165,12 @@ def check_split(client, circle, recurrence, new_time, split_at):
         for moment in starts_in(client.get(f"/series/{part.pk}/calendar.ics").content, NOW, cut)
     )
     assert union == expected, (recurrence, new_time, pivot.starts_at)
+    listed = set()
+    for part in parts:  # the series pages the facilitator lands on list the same calls
+        page = client.get(f"/series/{part.pk}/").content.decode()
+        listed |= {int(pk) for pk in re.findall(r'href="/calls/(\d+)/"', page)}
     scheduled = Call.objects.filter(community=circle.community, status=Call.Status.SCHEDULED)
+    assert listed == set(scheduled.values_list("pk", flat=True))
     in_database = sorted(scheduled.values_list("starts_at", flat=True))
     assert in_database == [moment for moment in expected if moment < HORIZON_END]
     assert not Call.objects.filter(community=circle.community, status=Call.Status.CANCELLED).exists()
