@@ -60,7 +60,7 @@ def why_not(row: Notification, now) -> str | None:
     return None
 
 
-def _deliver(row: Notification, now, connection) -> str:
+def _deliver(row: Notification, now, connection, shared: dict) -> str:
     reason = why_not(row, now)
     if reason is not None:
         row.state = State.SKIPPED
@@ -69,10 +69,11 @@ def _deliver(row: Notification, now, connection) -> str:
         return "skipped"
     late = row.is_reminder and now - row.due_at > LATE_AFTER
     starting_soon = row.call is not None and is_late_booking(row, row.call)
-    message = emails.build(row, now=now, late=late, starting_soon=starting_soon)
+    message = emails.build(row, now=now, late=late, starting_soon=starting_soon, shared=shared)
     message.connection = connection
     row.attempts += 1
     try:
+        connection.open()  # one SMTP session for the whole run; opened again after a failure
         message.send()
     except Exception as error:
         connection.close()  # the next message opens a fresh connection
@@ -105,13 +106,14 @@ def dispatch(*, now=None, batch: int = BATCH, max_batches: int | None = None) ->
     counts = {"sent": 0, "skipped": 0, "failed": 0}
     done = 0
     connection = get_connection()
+    shared: dict = {}  # each call's parts that are the same for all its recipients
     try:
         while max_batches is None or done < max_batches:
             moment = now or timezone.now()
             with transaction.atomic():
                 rows = claim_due(moment, batch)
                 for row in rows:
-                    counts[_deliver(row, moment, connection)] += 1
+                    counts[_deliver(row, moment, connection, shared)] += 1
             done += 1
             if len(rows) < batch:
                 break
