@@ -34,18 +34,28 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=2 ** (attempts - 1))
 
 
-def why_not(row: Notification, now) -> str | None:
-    """A reason not to send this row now, or None to send it."""
+def banned_among(rows: list[Notification]) -> set[tuple[int, int]]:
+    """(community id, person id) of the batch's recipients who are banned there: one query a batch."""
+    communities = {row.community_id for row in rows if row.community_id is not None}
+    people = {row.recipient_id for row in rows}
+    if not communities:
+        return set()
+    return set(
+        Membership.objects.filter(
+            community_id__in=communities, user_id__in=people, state=Membership.State.BANNED
+        ).values_list("community_id", "user_id")
+    )
+
+
+def why_not(row: Notification, now, banned: set[tuple[int, int]] | None = None) -> str | None:
+    """A reason not to send this row now, or None to send it. `banned` is banned_among(batch)."""
     person = row.recipient
     if not person.is_active:
         return "inactive"
     call = row.call
-    if (
-        row.community_id is not None
-        and Membership.objects.filter(
-            community_id=row.community_id, user=person, state=Membership.State.BANNED
-        ).exists()
-    ):
+    if banned is None:
+        banned = banned_among([row])
+    if row.community_id is not None and (row.community_id, person.pk) in banned:
         return "banned"
     if row.is_reminder:
         if call is None or call.status == Call.Status.CANCELLED:
@@ -60,8 +70,8 @@ def why_not(row: Notification, now) -> str | None:
     return None
 
 
-def _deliver(row: Notification, now, connection, shared: dict) -> str:
-    reason = why_not(row, now)
+def _deliver(row: Notification, now, connection, shared: dict, banned: set) -> str:
+    reason = why_not(row, now, banned)
     if reason is not None:
         row.state = State.SKIPPED
         row.skip_reason = reason
@@ -112,8 +122,9 @@ def dispatch(*, now=None, batch: int = BATCH, max_batches: int | None = None) ->
             moment = now or timezone.now()
             with transaction.atomic():
                 rows = claim_due(moment, batch)
+                banned = banned_among(rows)
                 for row in rows:
-                    counts[_deliver(row, moment, connection, shared)] += 1
+                    counts[_deliver(row, moment, connection, shared, banned)] += 1
             done += 1
             if len(rows) < batch:
                 break

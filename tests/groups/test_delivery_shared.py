@@ -50,3 +50,16 @@ def test_a_dispatch_run_reuses_one_smtp_connection_and_one_calendar_entry_per_ca
         attachment = next(part for part in parsed.walk() if part.get_content_type() == "text/calendar")
         assert f"UID:{calendar.call_uid(call)}" in attachment.get_content()
         assert f"({zones[message.recipients[0]]})" in parsed.get_body(("plain",)).get_content()
+
+
+def test_a_person_banned_after_the_reminder_was_planned_is_skipped_and_the_rest_of_the_batch_sent(circle):
+    call = circle.call(starts_in=timedelta(minutes=10))
+    now = timezone.now()
+    for person in (circle.member, circle.banned):
+        Notification.objects.create(
+            recipient=person, call=call, community=call.community, kind="reminder_soon", due_at=now
+        )
+    assert delivery.dispatch(now=now) == {"sent": 1, "skipped": 1, "failed": 0}
+    rows = {row.recipient_id: row for row in Notification.objects.filter(call=call)}
+    assert (rows[circle.banned.pk].state, rows[circle.banned.pk].skip_reason) == ("skipped", "banned")
+    assert rows[circle.member.pk].state == "sent"
