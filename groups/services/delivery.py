@@ -97,8 +97,7 @@ def _deliver(row: Notification, now, connection, shared: dict, banned: set) -> s
         return "failed"
     row.state = State.SENT
     row.sent_at = timezone.now()
-    row.save(update_fields=["attempts", "state", "sent_at"])
-    return "sent"
+    return "sent"  # the caller saves sent rows together, in the same transaction
 
 
 def claim_due(now, batch: int):
@@ -123,8 +122,14 @@ def dispatch(*, now=None, batch: int = BATCH, max_batches: int | None = None) ->
             with transaction.atomic():
                 rows = claim_due(moment, batch)
                 banned = banned_among(rows)
+                sent = []
                 for row in rows:
-                    counts[_deliver(row, moment, connection, shared, banned)] += 1
+                    outcome = _deliver(row, moment, connection, shared, banned)
+                    counts[outcome] += 1
+                    if outcome == "sent":
+                        sent.append(row)
+                # One UPDATE marks the batch's sent rows, committed with the claim like before.
+                Notification.objects.bulk_update(sent, ["attempts", "state", "sent_at"])
             done += 1
             if len(rows) < batch:
                 break
