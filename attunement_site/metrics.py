@@ -3,7 +3,9 @@ the same, site-wide numbers; a scraper needs only one of them."""
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import sqlite3
 
 from django.conf import settings
 from django.db.models import Min
@@ -23,11 +25,19 @@ def _broker_queue_depth() -> float:
             import redis
 
             return float(redis.Redis.from_url(url, socket_timeout=2).llen("celery"))
-        if url.startswith("filesystem://"):
-            from pathlib import Path
-
-            folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
-            return float(sum(1 for _ in folder.glob("*.msg")))
+        if url.startswith("sqla+sqlite://"):
+            path = url.removeprefix("sqla+sqlite:///")
+            try:
+                with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)) as db:
+                    (waiting,) = db.execute(
+                        "SELECT count(*) FROM kombu_message m JOIN kombu_queue q ON q.id = m.queue_id"
+                        " WHERE q.name = 'celery' AND m.visible"
+                    ).fetchone()
+            except sqlite3.OperationalError as error:  # no file or no tables yet: nothing was ever sent
+                if "unable to open" in str(error) or "no such table" in str(error):
+                    return 0.0
+                raise
+            return float(waiting)
     except Exception:  # a metric that cannot be read is reported as NaN
         return float("nan")
     return float("nan")

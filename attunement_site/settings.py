@@ -2,7 +2,7 @@
 
 With no environment this is the embedded default: DEBUG on, SQLite under var/, the in-memory
 channel layer, email printed to the console and saved under var/mail/, and Celery on a broker
-that lives in files. DATABASE_URL and REDIS_URL switch the same code to PostgreSQL and Redis.
+that is a SQLite file. DATABASE_URL and REDIS_URL switch the same code to PostgreSQL and Redis.
 """
 
 from pathlib import Path
@@ -156,22 +156,19 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Celery: Redis when configured, otherwise a broker made of files under var/celery/ so that the
-# embedded default still delivers reminders with no server.
+# Celery: Redis when configured, otherwise kombu's SQLAlchemy transport on a SQLite file under
+# var/celery/, so that the embedded default still delivers reminders with no server. A message is
+# one row written in one transaction, and taking it is one IMMEDIATE transaction: no process can
+# read a half-written message or take one twice.
 CELERY_BROKER_URL = env.url(
-    "CELERY_BROKER_URL", {"redis", "rediss", "amqp", "filesystem"}, REDIS_URL or "filesystem://"
+    "CELERY_BROKER_URL",
+    {"redis", "rediss", "amqp", "sqla+sqlite"},
+    REDIS_URL or f"sqla+sqlite:///{VAR_DIR / 'celery' / 'broker.sqlite3'}",
 )
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _celery_dir = VAR_DIR / "celery"
-    for _folder in ("queue", "processed", "control"):
-        (_celery_dir / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_celery_dir / "queue"),
-        "data_folder_out": str(_celery_dir / "queue"),
-        "processed_folder": str(_celery_dir / "processed"),
-        "control_folder": str(_celery_dir / "control"),
-        "store_processed": False,
-    }
+if CELERY_BROKER_URL.startswith("sqla+sqlite://"):
+    (VAR_DIR / "celery").mkdir(parents=True, exist_ok=True)
+    # Passed to SQLAlchemy's create_engine: wait for another process's write instead of failing.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_IGNORE_RESULT = True

@@ -82,7 +82,7 @@ class Env:
         if parts.scheme not in schemes:
             allowed = ", ".join(sorted(schemes))
             raise ImproperlyConfigured(f"{name} must be a URL starting with one of: {allowed}; got {value!r}.")
-        if parts.scheme not in {"sqlite", "filesystem"} and not parts.hostname:
+        if parts.scheme not in {"sqlite", "sqla+sqlite"} and not parts.hostname:
             raise ImproperlyConfigured(f"{name} must name a host, got {value!r}.")
         try:
             parts.port  # noqa: B018  (raises ValueError on a malformed port)

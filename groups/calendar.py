@@ -8,6 +8,7 @@ changes; its SEQUENCE grows with each change, so calendars update the event inst
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -113,10 +114,20 @@ def _transitions(zone: zoneinfo.ZoneInfo, start: datetime, end: datetime):
 
 
 def vtimezone(zone_name: str, start: datetime, end: datetime) -> list[str]:
-    """A VTIMEZONE with every transition between start and end (a year of margin each side)."""
+    """A VTIMEZONE with every transition between start and end (a year of margin each side).
+
+    The same zone and days give the same lines, so they are computed once per process: a
+    thousand reminders for one call's zone search its transitions once, not a thousand times."""
+    first_day = (start - timedelta(days=366)).astimezone(UTC).date()
+    last_day = (end + timedelta(days=367)).astimezone(UTC).date()
+    return list(_vtimezone(zone_name, first_day, last_day))
+
+
+@functools.lru_cache(maxsize=512)
+def _vtimezone(zone_name: str, first_day, last_day) -> tuple[str, ...]:
     zone = zoneinfo.ZoneInfo(zone_name)
-    start = (start - timedelta(days=366)).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    end = end + timedelta(days=366)
+    start = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+    end = datetime.combine(last_day, datetime.min.time(), tzinfo=UTC)
     first = start.astimezone(zone)
     lines = ["BEGIN:VTIMEZONE", f"TZID:{zone_name}"]
 
@@ -139,7 +150,7 @@ def vtimezone(zone_name: str, start: datetime, end: datetime) -> list[str]:
         kind = "DAYLIGHT" if after.dst() else "STANDARD"
         component(kind, onset, before.utcoffset(), after.utcoffset(), after.tzname())
     lines.append("END:VTIMEZONE")
-    return lines
+    return tuple(lines)
 
 
 def _organizer_lines(attendee) -> list[str]:

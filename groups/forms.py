@@ -340,9 +340,13 @@ class SeriesForm(CallDetailsForm):
 
     @classmethod
     def initial_for(cls, series: Series, from_call: Call | None = None) -> dict:
-        start_date = series.start_date
+        start_date, count = series.start_date, series.count
         if from_call is not None:
             start_date = from_call.local_start().date()
+            pivot = (from_call.original_start or from_call.starts_at).astimezone(series.zone).date()
+            remaining = Recurrence.of(series).starting_from(pivot)
+            if remaining is not None:
+                count = remaining.count  # this call and the following ones, not the whole series
         return {
             "title": series.title,
             "format": series.format_id,
@@ -360,7 +364,7 @@ class SeriesForm(CallDetailsForm):
             "month_weekday": series.month_weekday,
             "ends": series.ends,
             "until": series.until,
-            "count": series.count,
+            "count": count,
             "version": series.version,
         }
 

@@ -9,12 +9,16 @@ day (02:30 when clocks jump from 02:00 to 03:00) is placed an hour later, as clo
 from __future__ import annotations
 
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from dateutil import rrule
 from django.core.exceptions import ValidationError
+from django.utils import formats
+from django.utils.dates import WEEKDAYS
+from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 WEEKDAY_CODES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 MAX_COUNT = 200
@@ -99,6 +103,17 @@ class Recurrence:
                 found.append(instant)
         return found
 
+    def starting_from(self, day: date) -> Recurrence | None:
+        """The same rule for its occurrences on or after `day` only, or None when none is left.
+
+        The first of them becomes the start date (so an every-other-week rule keeps its weeks),
+        a COUNT keeps only the calls still to come, and an end date stays as it is."""
+        for skipped, local in enumerate(self._rule()):
+            if local.date() >= day:
+                count = self.count - skipped if self.ends == "after_count" else self.count
+                return replace(self, start_date=local.date(), count=count)
+        return None
+
     def first(self) -> datetime | None:
         for local in self.local_starts():
             return self.to_utc(local)
@@ -162,3 +177,52 @@ class Recurrence:
             raise ValidationError(
                 {"until": [_("This pattern has no dates before it ends. Choose a later end or other days.")]}
             )
+
+    def last(self) -> datetime | None:
+        """The last occurrence of a rule that ends, or None for one that never does."""
+        if self.ends == "never":
+            return None
+        found = None
+        for local in self.local_starts():
+            found = local
+        return self.to_utc(found) if found is not None else None
+
+    def in_words(self) -> str:
+        """'Every Wednesday at 18:30 Berlin time, 8 calls, until 21 April 2027'."""
+        zone_city = self.time_zone.rsplit("/", 1)[-1].replace("_", " ")
+        at = self.start_time.strftime("%H:%M")
+        if self.frequency == "weekly":
+            days = get_text_list([str(WEEKDAYS[day]) for day in sorted(self.weekdays)], _("and"))
+            if self.interval == 1:
+                pattern = _("Every %(days)s at %(time)s %(city)s time") % {"days": days, "time": at, "city": zone_city}
+            else:
+                pattern = _("Every %(n)s weeks on %(days)s at %(time)s %(city)s time") % {
+                    "n": self.interval,
+                    "days": days,
+                    "time": at,
+                    "city": zone_city,
+                }
+        else:
+            which = {1: _("first"), 2: _("second"), 3: _("third"), 4: _("fourth"), -1: _("last")}[self.month_week]
+            every = (
+                _("every month")
+                if self.interval == 1
+                else ngettext("every %(n)s month", "every %(n)s months", self.interval) % {"n": self.interval}
+            )
+            pattern = _("On the %(which)s %(day)s of %(every)s at %(time)s %(city)s time") % {
+                "which": which,
+                "day": WEEKDAYS[self.month_weekday],
+                "every": every,
+                "time": at,
+                "city": zone_city,
+            }
+        if self.ends == "never":
+            return _("%(pattern)s, with no end date") % {"pattern": pattern}
+        last = self.last()
+        until = formats.date_format(last.astimezone(self.zone), "j F Y") if last else ""
+        if self.ends == "after_count":
+            calls = ngettext("%(n)s call", "%(n)s calls", self.count) % {"n": self.count}
+        else:
+            total = sum(1 for _local in self.local_starts())
+            calls = ngettext("%(n)s call", "%(n)s calls", total) % {"n": total}
+        return _("%(pattern)s, %(calls)s, until %(until)s") % {"pattern": pattern, "calls": calls, "until": until}

@@ -107,6 +107,12 @@ def my_calls(*, user, now=None) -> dict:
     return {"upcoming": list(upcoming), "recent": list(recent)}
 
 
+def series_page(*, series, user) -> dict:
+    """A series and its calls, each with its seats and the viewer's RSVP, oldest first."""
+    calls = Call.objects.filter(series=series).select_related("format").order_by("starts_at")
+    return {"series": series, "calls": list(with_viewer_rsvp(with_seats(calls), user))}
+
+
 def call_page(*, call_id: int, user) -> dict:
     call = with_viewer_rsvp(
         with_seats(Call.objects.select_related("community", "format", "facilitator", "co_facilitator", "series")),

@@ -25,6 +25,7 @@ urlpatterns = [
     path("c/<slug:slug>/formats/<int:pk>/edit/", formats.format_edit, name="format_edit"),
     path("c/<slug:slug>/series/new/", scheduling.series_create, name="series_create"),
     path("c/<slug:slug>/calls/new/", scheduling.call_create, name="call_create"),
+    path("series/<int:pk>/", scheduling.series_detail, name="series"),
     path("series/<int:pk>/edit/", scheduling.series_edit, name="series_edit"),
     path("series/<int:pk>/calendar.ics", calendars.series_ics, name="series_ics"),
     path("calls/<int:call_id>/", calls.call_detail, name="call"),

@@ -2,16 +2,19 @@
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
+MARKER = "ATTUNEMENT_TEST_RUN"  # in the environment of every process of one EmbeddedRun
 
 
 def free_port() -> int:
@@ -108,3 +111,116 @@ def server_environment(var_dir: Path, **overrides) -> dict[str, str]:
         env["REDIS_URL"] = settings.REDIS_URL
     env.update(overrides)
     return env
+
+
+# The embedded default as one real process tree: `make run` with no DATABASE_URL or REDIS_URL.
+
+
+def processes_of(run_id: str) -> dict[int, str]:
+    """pid -> command line of every live process whose environment carries this run's marker."""
+    found = {}
+    needle = f"{MARKER}={run_id}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if needle not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            status = (entry / "stat").read_text()
+            if status.rsplit(")", 1)[1].split()[0] == "Z":
+                continue  # a zombie has exited; its parent has yet to reap it
+            found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    return found
+
+
+def poll(condition, *, timeout: float, why=lambda: ""):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s\n{why()}")
+        time.sleep(0.2)
+
+
+class EmbeddedRun:
+    def __init__(self, tmp_path: Path, **environ: str):
+        self.run_id = uuid.uuid4().hex
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp_path / "make-run.log"
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", str(tmp_path)),
+            "LANG": "C.UTF-8",
+            "VAR_DIR": str(tmp_path / "var"),
+            "PORT": str(self.port),
+            "SITE_URL": self.url,
+            "CELERY_CONCURRENCY": "1",
+            MARKER: self.run_id,
+            **environ,
+        }
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (kept open while the run lasts)
+        self.make = subprocess.Popen(
+            ["make", "--no-print-directory", "run"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def log(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def tail(self, lines: int = 60) -> str:
+        kept = [line for line in self.log().splitlines() if "celery.redirected" not in line]
+        return "\n".join(kept[-lines:])
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def workers_ready(self) -> int:
+        return len(re.findall(r"celery@\S+ ready\.", self.log()))
+
+    def wait_up(self, timeout: float = 180):
+        poll(
+            lambda: self.healthy() and self.workers_ready() >= 1 and "beat: Starting..." in self.log(),
+            timeout=timeout,
+            why=self.tail,
+        )
+
+    def worker_pid(self) -> int:
+        """The worker's main process: the leader of its own process group."""
+        for pid, command in processes_of(self.run_id).items():
+            if "celery" in command and " worker " in command and os.getpgid(pid) == pid:
+                return pid
+        raise AssertionError(f"no worker process\n{processes_of(self.run_id)}")
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "python"), "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def stop(self):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.make.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.make.wait(timeout=10)
+        for pid in processes_of(self.run_id):  # never leave a test's processes behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self._log.close()

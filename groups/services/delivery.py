@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from groups import emails
 from groups.models import Call, Membership, Notification
-from groups.services.reminders import kinds_for
+from groups.services.reminders import is_late_booking, kinds_for
 
 logger = logging.getLogger(__name__)
 
@@ -34,18 +34,28 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=2 ** (attempts - 1))
 
 
-def why_not(row: Notification, now) -> str | None:
-    """A reason not to send this row now, or None to send it."""
+def banned_among(rows: list[Notification]) -> set[tuple[int, int]]:
+    """(community id, person id) of the batch's recipients who are banned there: one query a batch."""
+    communities = {row.community_id for row in rows if row.community_id is not None}
+    people = {row.recipient_id for row in rows}
+    if not communities:
+        return set()
+    return set(
+        Membership.objects.filter(
+            community_id__in=communities, user_id__in=people, state=Membership.State.BANNED
+        ).values_list("community_id", "user_id")
+    )
+
+
+def why_not(row: Notification, now, banned: set[tuple[int, int]] | None = None) -> str | None:
+    """A reason not to send this row now, or None to send it. `banned` is banned_among(batch)."""
     person = row.recipient
     if not person.is_active:
         return "inactive"
     call = row.call
-    if (
-        row.community_id is not None
-        and Membership.objects.filter(
-            community_id=row.community_id, user=person, state=Membership.State.BANNED
-        ).exists()
-    ):
+    if banned is None:
+        banned = banned_among([row])
+    if row.community_id is not None and (row.community_id, person.pk) in banned:
         return "banned"
     if row.is_reminder:
         if call is None or call.status == Call.Status.CANCELLED:
@@ -60,18 +70,20 @@ def why_not(row: Notification, now) -> str | None:
     return None
 
 
-def _deliver(row: Notification, now, connection) -> str:
-    reason = why_not(row, now)
+def _deliver(row: Notification, now, connection, shared: dict, banned: set) -> str:
+    reason = why_not(row, now, banned)
     if reason is not None:
         row.state = State.SKIPPED
         row.skip_reason = reason
         row.save(update_fields=["state", "skip_reason"])
         return "skipped"
     late = row.is_reminder and now - row.due_at > LATE_AFTER
-    message = emails.build(row, now=now, late=late)
+    starting_soon = row.call is not None and is_late_booking(row, row.call)
+    message = emails.build(row, now=now, late=late, starting_soon=starting_soon, shared=shared)
     message.connection = connection
     row.attempts += 1
     try:
+        connection.open()  # one SMTP session for the whole run; opened again after a failure
         message.send()
     except Exception as error:
         connection.close()  # the next message opens a fresh connection
@@ -85,8 +97,7 @@ def _deliver(row: Notification, now, connection) -> str:
         return "failed"
     row.state = State.SENT
     row.sent_at = timezone.now()
-    row.save(update_fields=["attempts", "state", "sent_at"])
-    return "sent"
+    return "sent"  # the caller saves sent rows together, in the same transaction
 
 
 def claim_due(now, batch: int):
@@ -104,13 +115,21 @@ def dispatch(*, now=None, batch: int = BATCH, max_batches: int | None = None) ->
     counts = {"sent": 0, "skipped": 0, "failed": 0}
     done = 0
     connection = get_connection()
+    shared: dict = {}  # each call's parts that are the same for all its recipients
     try:
         while max_batches is None or done < max_batches:
             moment = now or timezone.now()
             with transaction.atomic():
                 rows = claim_due(moment, batch)
+                banned = banned_among(rows)
+                sent = []
                 for row in rows:
-                    counts[_deliver(row, moment, connection)] += 1
+                    outcome = _deliver(row, moment, connection, shared, banned)
+                    counts[outcome] += 1
+                    if outcome == "sent":
+                        sent.append(row)
+                # One UPDATE marks the batch's sent rows, committed with the claim like before.
+                Notification.objects.bulk_update(sent, ["attempts", "state", "sent_at"])
             done += 1
             if len(rows) < batch:
                 break

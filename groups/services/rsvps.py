@@ -62,9 +62,11 @@ def fill_seats(*, call: Call, now) -> list[RSVP]:
 
 @transaction.atomic
 def rsvp_set(*, call_id: int, user, going: bool, now=None, check_membership: bool = True) -> RSVP:
-    """Say going or not going. Going on a full call joins the waitlist; leaving frees a seat."""
-    now = now or timezone.now()
+    """Say going or not going. Going on a full call joins the waitlist; leaving frees a seat.
+
+    The time is read after the call's row is locked, so waitlist positions follow lock order."""
     call = Call.objects.select_for_update().select_related("community").get(pk=call_id)
+    now = now or timezone.now()
     if check_membership:
         if going:
             check_can_attend(call=call, user=user)

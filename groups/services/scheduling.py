@@ -17,7 +17,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from groups import permissions
+from core import standing
+from groups import localtime, permissions
 from groups.models import Call, CallFormat, Community, Membership, Series
 from groups.models.calls import MAX_CAPACITY, MIN_CAPACITY
 from groups.recurrence import MAX_DURATION, MIN_DURATION, Recurrence
@@ -84,7 +85,16 @@ def _call_fields(details: CallDetails) -> dict:
 
 
 def local_to_utc(day: date, at: time, zone_name: str) -> datetime:
+    """A wall-clock time as an instant; a time that happens twice is the first of the two (fold=0)."""
     return datetime.combine(day, at).replace(tzinfo=zoneinfo.ZoneInfo(zone_name)).astimezone(UTC)
+
+
+def _existing_local_time(day: date, at: time, zone_name: str) -> datetime:
+    """local_to_utc for a call the facilitator places by hand: a time that does not exist is refused."""
+    found = localtime.gap(day, at, zone_name)
+    if found is not None:
+        raise ValidationError({"at": [localtime.gap_refusal(found, zone_name)]})
+    return local_to_utc(day, at, zone_name)
 
 
 # One-off calls
@@ -97,7 +107,7 @@ def call_create(
     permissions.require(permissions.can_facilitate(actor, community))
     now = now or timezone.now()
     _validate_details(community, details)
-    starts_at = local_to_utc(day, at, time_zone)
+    starts_at = _existing_local_time(day, at, time_zone)
     if starts_at <= now:
         raise ValidationError({"day": [_("Choose a start time in the future.")]})
     call = Call.objects.create(
@@ -242,7 +252,22 @@ def _end_series_before(series: Series, pivot: datetime) -> None:
     series.save(update_fields=["ends", "until", "count", "sequence"])
 
 
+def _series_changed(series_id: int | None) -> None:
+    """The series' .ics changed in a way a calendar must apply (an EXDATE, an override)."""
+    if series_id is not None:
+        Series.objects.filter(pk=series_id).update(sequence=F("sequence") + 1)
+
+
+def _announce_hosts(call: Call, previous: tuple[int | None, int | None]) -> None:
+    """Tell live rooms that whoever stopped facilitating or co-facilitating this call has."""
+    now_hosting = {call.facilitator_id, call.co_facilitator_id}
+    for user_id in previous:
+        if user_id is not None and user_id not in now_hosting:
+            standing.announce(user_id=user_id, call_id=call.pk)
+
+
 def _cancel_call(call: Call, *, actor, now) -> None:
+    _series_changed(call.series_id)
     Call.objects.filter(pk=call.pk).update(
         status=Call.Status.CANCELLED,
         cancelled_at=now,
@@ -293,6 +318,11 @@ def series_update(
     )
 
     if has_history:
+        # The new part holds only the calls from the pivot on: a rule that starts earlier keeps
+        # its pattern but starts at the pivot, and its COUNT loses the calls before it.
+        recurrence = recurrence.starting_from(pivot.astimezone(recurrence.zone).date())
+        if recurrence is None:
+            raise ValidationError({"start_date": [_("This pattern has no calls from this date on.")]})
         _end_series_before(series, pivot)
         target = Series(community=series.community)
     else:
@@ -312,6 +342,7 @@ def series_update(
     Call.objects.filter(pk__in=[call.pk for call in affected]).update(original_start=None)
     duration = timedelta(minutes=details.duration_minutes)
     for call, start in pairs:
+        previous_hosts = (call.facilitator_id, call.co_facilitator_id)
         changed = (call.starts_at, call.ends_at, call.title, call.format_id, call.capacity) != (
             start,
             start + duration,
@@ -334,6 +365,7 @@ def series_update(
             call.sequence += 1
             call.version += 1
         call.save()
+        _announce_hosts(call, previous_hosts)
         if changed and not call.is_cancelled:
             notify.call_changed(call, actor=actor)
             fill_seats(call=call, now=now)
@@ -363,9 +395,10 @@ def call_update(
     if call.starts_at <= now:
         raise ValidationError(_("This call has already started, so it can no longer be changed."))
     _validate_details(call.community, details)
-    starts_at = local_to_utc(day, at, call.time_zone)
+    starts_at = _existing_local_time(day, at, call.time_zone)
     if starts_at <= now:
         raise ValidationError({"day": [_("Choose a start time in the future.")]})
+    previous_hosts = (call.facilitator_id, call.co_facilitator_id)
     for name, value in _call_fields(details).items():
         setattr(call, name, value)
     call.starts_at = starts_at
@@ -373,6 +406,8 @@ def call_update(
     call.detached = call.series_id is not None
     call.sequence += 1
     call.save()
+    _series_changed(call.series_id)  # the series' .ics now carries this call as an override
+    _announce_hosts(call, previous_hosts)
     notify.call_changed(call, actor=actor)
     fill_seats(call=call, now=now)
     reminders.sync_call(call, now)

@@ -18,11 +18,14 @@ def call_when(call, with_zone=True):
         return format_html('<time datetime="{}">{}</time>', call.starts_at.isoformat(), text)
     if call.time_zone != viewer_zone:
         there = timezone.localtime(call.starts_at, zoneinfo.ZoneInfo(call.time_zone))
+        # The call's own date too when it is another day there: 02:31 on Thursday in Tokyo is
+        # still Wednesday evening in Berlin.
+        there_text = formats.date_format(there, "l j F, H:i" if there.date() != local.date() else "H:i")
         return format_html(
             '<time datetime="{}">{}</time> <span class="muted">({})</span>',
             call.starts_at.isoformat(),
             text,
-            _("%(time)s in %(zone)s") % {"time": formats.time_format(there, "H:i"), "zone": call.time_zone},
+            _("%(time)s in %(zone)s") % {"time": there_text, "zone": call.time_zone},
         )
     return format_html(
         '<time datetime="{}">{}</time> <span class="muted">({})</span>',

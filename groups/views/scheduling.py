@@ -3,13 +3,47 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from groups import localtime, permissions, selectors
 from groups.access import call_for, community_for
 from groups.forms import CallForm, CancelForm, SeriesForm, apply_errors
 from groups.models import Call, Series
+from groups.recurrence import Recurrence
 from groups.services import scheduling as services
 from groups.services.errors import is_stale
+
+
+def _tell_local_times(request, series: Series) -> None:
+    for note in localtime.series_notes_ahead(Recurrence.of(series), today=timezone.localdate()):
+        messages.info(request, note)
+
+
+def _tell_if_doubled(request, call: Call) -> None:
+    local = call.local_start()
+    if local.fold == 0 and localtime.is_ambiguous(local.date(), local.time(), call.time_zone):
+        messages.info(request, localtime.ambiguous_note(local.date(), local.time(), call.time_zone))
+
+
+def series_detail(request, pk):
+    series = get_object_or_404(
+        Series.objects.select_related("community", "format", "facilitator", "co_facilitator"), pk=pk
+    )
+    community = community_for(request, series.community.slug)
+    context = selectors.series_page(series=series, user=request.user)
+    now = timezone.now()
+    upcoming = [call for call in context["calls"] if call.status == Call.Status.SCHEDULED and call.starts_at > now]
+    context.update(
+        {
+            "community": community,
+            "schedule": Recurrence.of(series).in_words(),
+            "can_facilitate": permissions.can_facilitate(request.user, community),
+            "next_call": upcoming[0] if upcoming else None,
+            "now": now,
+        }
+    )
+    return render(request, "groups/series.html", context)
 
 
 @login_required
@@ -20,14 +54,15 @@ def series_create(request, slug):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.series_create(
+            series = services.series_create(
                 community=community, actor=request.user, details=form.details(), recurrence=form.recurrence()
             )
         except ValidationError as error:
             apply_errors(form, error)
         else:
             messages.success(request, _("The series is scheduled. Its calls are listed below."))
-            return redirect("community", slug=slug)
+            _tell_local_times(request, series)
+            return redirect("series", pk=series.pk)
     return render(request, "groups/series_form.html", {"community": community, "form": form, "creating": True})
 
 
@@ -43,7 +78,7 @@ def series_edit(request, pk):
     form = SeriesForm(request.POST or None, community=community, initial=SeriesForm.initial_for(series, from_call))
     if request.method == "POST" and form.is_valid():
         try:
-            services.series_update(
+            target = services.series_update(
                 series=series,
                 actor=request.user,
                 expected_version=form.cleaned_data.get("version") or 0,
@@ -59,7 +94,8 @@ def series_edit(request, pk):
             apply_errors(form, error)
         else:
             messages.success(request, _("The series is changed. People who RSVP'd will be told."))
-            return redirect("community", slug=community.slug)
+            _tell_local_times(request, target)
+            return redirect("series", pk=target.pk)
     return render(
         request,
         "groups/series_form.html",
@@ -86,6 +122,7 @@ def call_create(request, slug):
             apply_errors(form, error)
         else:
             messages.success(request, _("The call is scheduled."))
+            _tell_if_doubled(request, call)
             return redirect("call", call_id=call.pk)
     return render(request, "groups/call_form.html", {"community": community, "form": form, "creating": True})
 
@@ -96,7 +133,7 @@ def call_edit(request, call_id):
     form = CallForm(request.POST or None, community=call.community, initial=CallForm.initial_for(call), editing=True)
     if request.method == "POST" and form.is_valid():
         try:
-            services.call_update(
+            call = services.call_update(
                 call=call,
                 actor=request.user,
                 expected_version=form.cleaned_data.get("version") or 0,
@@ -112,6 +149,7 @@ def call_edit(request, call_id):
             apply_errors(form, error)
         else:
             messages.success(request, _("The call is changed. People who RSVP'd will be told."))
+            _tell_if_doubled(request, call)
             return redirect("call", call_id=call.pk)
     return render(
         request,

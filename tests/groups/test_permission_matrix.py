@@ -237,6 +237,8 @@ MATRIX: list[Row] = [
     Row("call", "GET", lambda w: (w.call.pk + 10_000,), everyone(404), variant="unknown"),
     Row("call_ics", "GET", CALL, public()),
     Row("series_ics", "GET", lambda w: (w.series.pk,), public()),
+    Row("series", "GET", lambda w: (w.series.pk,), public()),
+    Row("series", "GET", lambda w: (w.series.pk + 10_000,), everyone(404), variant="unknown"),
     # Joining, leaving and the agreements: signed in, not banned.
     Row("join", "GET", SLUG, post_only()),
     Row(
@@ -413,13 +415,13 @@ MATRIX: list[Row] = [
         variant="site_wide",
     ),
     Row("series_create", "GET", SLUG, facilitators(200)),
-    Row("series_create", "POST", SLUG, facilitators("/c/hands-at-rest/"), data=series_data),
+    Row("series_create", "POST", SLUG, facilitators("/series/"), data=series_data),
     Row("series_edit", "GET", lambda w: (w.series.pk,), facilitators(200)),
     Row(
         "series_edit",
         "POST",
         lambda w: (w.series.pk,),
-        facilitators("/c/hands-at-rest/"),
+        facilitators("/series/{w.series.pk}/"),
         data=lambda w: series_data(w, version=w.series.version),
     ),
     Row("call_create", "GET", SLUG, facilitators(200)),

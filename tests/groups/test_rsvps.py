@@ -1,5 +1,7 @@
 import functools
+import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -10,6 +12,7 @@ from django.utils import timezone
 
 from groups import selectors
 from groups.models import RSVP, Notification
+from groups.services import rsvps
 from groups.services.communities import agreements_publish
 from groups.services.rsvps import AgreementsNeeded, rsvp_set
 
@@ -191,3 +194,40 @@ def test_each_freed_seat_promotes_exactly_one_person_under_concurrency(circle):
     assert timezone.now() > RSVP.objects.filter(call=call, promoted_at__isnull=False).first().promoted_at - timedelta(
         minutes=1
     )
+
+
+class _SlowClock:
+    """timezone for the RSVP service whose now() is read, then the thread pauses a little, as a
+    request can be descheduled right after reading the clock."""
+
+    def __init__(self):
+        self.random = random.Random(14)
+        self.lock = threading.Lock()
+
+    def now(self):
+        moment = timezone.now()
+        with self.lock:
+            pause = self.random.uniform(0, 0.03)
+        time.sleep(pause)
+        return moment
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_waitlist_positions_follow_the_order_in_which_requests_got_the_lock(circle, monkeypatch):
+    monkeypatch.setattr(rsvps, "timezone", _SlowClock())
+    for attempt in range(3):
+        call = circle.call(capacity=2, title=f"Attempt {attempt}")
+        for n in range(2):
+            rsvp_set(call_id=call.pk, user=circle.add_member(f"seated{attempt}-{n}@example.com"), going=True)
+        racers = [circle.add_member(f"racer{attempt}-{n}@example.com") for n in range(8)]
+        _run_concurrently([functools.partial(rsvp_set, call_id=call.pk, user=racer, going=True) for racer in racers])
+        # Each RSVP row is inserted while its request holds the call's lock, so row ids are lock order.
+        lock_order = list(
+            RSVP.objects.filter(call=call, status="waitlisted").order_by("pk").values_list("pk", flat=True)
+        )
+        positions = list(
+            RSVP.objects.filter(call=call, status="waitlisted").order_by("waitlisted_at").values_list("pk", flat=True)
+        )
+        assert len(lock_order) == 8
+        assert positions == lock_order, f"attempt {attempt}: waitlist {positions} but lock order {lock_order}"

@@ -4,7 +4,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 
+from core import standing
 from groups.models import RSVP, Call, Notification, Series
 from groups.recurrence import Recurrence
 from groups.services.rsvps import rsvp_set
@@ -331,3 +333,36 @@ def test_raising_capacity_promotes_the_waitlist(circle, series):
     assert RSVP.objects.filter(call=call, status="going").count() == 3
     promoted = RSVP.objects.get(call=call, promoted_at__isnull=False)
     assert promoted.user == others[1]
+
+
+def test_a_call_given_to_another_facilitator_announces_the_previous_one_inside_the_transaction(circle, series):
+    heard = []
+
+    def listener(sender, **kwargs):
+        heard.append((kwargs["user_id"], kwargs["call_id"], connection.in_atomic_block))
+
+    call = Call.objects.filter(series=series).order_by("starts_at")[2]
+    standing.changed.connect(listener)
+    try:
+        call_update(
+            call=call,
+            actor=circle.facilitator,
+            expected_version=call.version,
+            details=details(circle, facilitator=circle.co_facilitator, co_facilitator=None),
+            day=call.local_start().date(),
+            at=call.local_start().time(),
+        )
+        assert set(heard) == {(circle.facilitator.pk, call.pk, True)}
+        heard.clear()
+        series.refresh_from_db()
+        series_update(
+            series=series,
+            actor=circle.facilitator,
+            expected_version=series.version,
+            details=details(circle, co_facilitator=None),
+            recurrence=weekly(),
+        )
+        assert heard and {user_id for user_id, _, _ in heard} == {circle.co_facilitator.pk}
+        assert all(inside for _, _, inside in heard)
+    finally:
+        standing.changed.disconnect(listener)

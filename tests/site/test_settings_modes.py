@@ -43,11 +43,11 @@ def test_no_environment_is_the_embedded_default(tmp_path):
         "engine": "django.db.backends.sqlite3",
         "layer": "channels.layers.InMemoryChannelLayer",
         "cache": "django.core.cache.backends.locmem.LocMemCache",
-        "broker": "filesystem://",
+        "broker": f"sqla+sqlite:///{tmp_path}/celery/broker.sqlite3",
         "email": "attunement_site.mail.ConsoleAndFileBackend",
         "secure_cookies": False,
     }
-    assert (tmp_path / "celery" / "queue").is_dir()
+    assert (tmp_path / "celery").is_dir()
 
 
 def test_database_and_redis_urls_switch_to_postgres_and_redis(tmp_path):
