@@ -20,7 +20,7 @@ migrate: $(STAMP)
 
 run: migrate
 	$(BIN)/python manage.py seed_demo
-	PORT=$(PORT) bin/run-embedded
+	PORT=$(PORT) exec bin/run-embedded
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

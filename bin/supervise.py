@@ -90,11 +90,19 @@ def main(names: list[str]) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
+    # Whoever started us (make, a shell) may be stopped without passing the signal on: when it
+    # goes, we stop too, by its death signal or, failing that, by noticing we were orphaned.
+    _die_with_parent()
+    parent = os.getppid()
 
     children = [Child(name) for name in names]
     for child in children:
         child.start()
     while not stop_signal:
+        if os.getppid() != parent:
+            log("the process that started run-embedded has gone")
+            stop_signal.append(signal.SIGTERM)
+            break
         now = time.monotonic()
         for child in children:
             child.check(now)

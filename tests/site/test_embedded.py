@@ -3,7 +3,8 @@ worker and beat run under bin/run-embedded on SQLite with the SQLite broker.
 
 1. The worker SIGKILLed: the supervisor starts it again, the site stays up, and a reminder that
    falls due afterwards reaches a real SMTP server exactly once.
-2. Ctrl-C (SIGINT to make's process group) leaves no process of the run alive after 5 seconds.
+2. Ctrl-C (SIGINT to make's process group), or SIGTERM to make alone, leaves no process of the
+   run alive after 5 seconds.
 
 Every process of a run carries a marker in its environment, so the tests find them all in /proc,
 also those that sit in process groups of their own.
@@ -88,7 +89,12 @@ def test_a_killed_worker_comes_back_and_a_reminder_due_afterwards_arrives_once(t
     assert restarts == ["worker"], run.tail()
 
 
-def test_ctrl_c_stops_web_worker_and_beat_within_five_seconds(tmp_path):
+@pytest.mark.parametrize(
+    "how",
+    ["ctrl-c", "sigterm"],
+    ids=["ctrl-c to the terminal's process group", "sigterm to make alone"],
+)
+def test_ctrl_c_or_sigterm_stops_web_worker_and_beat_within_five_seconds(tmp_path, how):
     run = EmbeddedRun(tmp_path)
     try:
         run.wait_up()
@@ -96,12 +102,15 @@ def test_ctrl_c_stops_web_worker_and_beat_within_five_seconds(tmp_path):
         commands = " | ".join(running.values())
         for name in ("uvicorn", "celery -A attunement_site worker", "celery -A attunement_site beat"):
             assert name in commands, commands
-        os.killpg(run.make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        if how == "ctrl-c":
+            os.killpg(run.make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        else:
+            os.kill(run.make.pid, signal.SIGTERM)  # what a process manager or `kill` does
         started = time.monotonic()
         while processes_of(run.run_id) and time.monotonic() - started < 5:
             time.sleep(0.1)
         left = processes_of(run.run_id)
-        assert not left, f"still alive 5 s after Ctrl-C: {left}\n{run.tail()}"
+        assert not left, f"still alive 5 s after {how}: {left}\n{run.tail()}"
     finally:
         run.stop()
     assert run.log().count("Warm shutdown") <= 1, "the worker was told to stop more than once"
