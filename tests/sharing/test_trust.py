@@ -178,3 +178,37 @@ async def test_staff_losing_their_second_factor_lose_the_room_at_once(room, sock
 
     await database_sync_to_async(remove)()
     assert await staff.closed_with(timeout=2) == 4403
+
+
+async def test_a_call_given_to_another_co_facilitator_takes_the_controls_from_the_previous_one(room, sockets):
+    from zoneinfo import ZoneInfo
+
+    from groups.services.scheduling import CallDetails, call_update
+
+    fran, cody = await sockets(room.facilitator, room.co_facilitator)
+    assert cody.last["you"]["facilitator"] is True
+
+    def give_to_nobody():
+        call = type(room.call).objects.get(pk=room.call.pk)
+        local = call.starts_at.astimezone(ZoneInfo(call.time_zone))
+        details = CallDetails(
+            title=call.title,
+            format=call.format,
+            facilitator=call.facilitator,
+            co_facilitator=None,
+            duration_minutes=int((call.ends_at - call.starts_at).total_seconds() // 60),
+            capacity=call.capacity,
+        )
+        call_update(
+            call=call,
+            actor=room.facilitator,
+            expected_version=call.version,
+            details=details,
+            day=local.date(),
+            at=local.time().replace(tzinfo=None),
+        )
+
+    await database_sync_to_async(give_to_nobody)()
+    demoted = await cody.receive_until(lambda m: m["type"] == "state" and not m["you"]["facilitator"], timeout=2)
+    assert demoted["you"]["role"] == "member"
+    assert (await fran.state())["you"]["facilitator"] is True
