@@ -288,7 +288,8 @@ def test_audio_cues_fire_at_the_right_moments(open_browser):
     up = wait_for_cue(maya, "time-up", timeout=45_000)
     assert up["sounded"] is True and up["speaker"] == up["me"], up
     assert -2_000 < up["left_ms"] <= 0, up
-    expect(maya.locator("#time-left")).to_have_text("Time is up. Finishing gently.")
+    expect(maya.locator("#time-note")).to_have_text("Time is up. Finishing gently.")
+    expect(maya.locator("#time-left")).to_have_text("0:00")
     assert [c["cue"] for c in cues(maya)] == ["turn-soon", "turn-now", "resonated", "thirty-seconds", "time-up"]
 
     # After the grace period the room moves on to Jonas: his "turn-now" is silent too.

@@ -637,6 +637,11 @@ function tick() {
   const timer = activeTimer(state);
   const label = $("time-left");
   const ring = $("ring-time");
+  // The time-up message has its own line below the ring, in body text: the ring only ever holds a time.
+  const note = $("time-note");
+  const timeUp = Boolean(timer) && timer.kind === "turn" && timer.ends - (state.status === "paused" ? Date.parse(state.paused_at) : now) <= 0;
+  note.hidden = !timeUp;
+  note.textContent = timeUp ? t("Time is up. Finishing gently.") : "";
   if (!timer) {
     label.textContent = "";
     ring.style.setProperty("--left", "0");
@@ -645,8 +650,8 @@ function tick() {
   const reference = state.status === "paused" ? Date.parse(state.paused_at) : now;
   const left = timer.ends - reference;
   const total = Math.max(1, timer.ends - Date.parse(state.turn?.started_at || state.phase_started_at || state.server_now));
-  if (timer.kind === "turn" && left <= 0) {
-    label.textContent = t("Time is up. Finishing gently.");
+  if (timeUp) {
+    label.textContent = clockText(0);
     ring.style.setProperty("--left", "0");
   } else {
     label.textContent = clockText(left);

@@ -1,0 +1,74 @@
+"""The room on a phone and on a desk: the time-up line, guarded destructive actions, the end of a
+call, one tab per person and the camera. Each test is one finding of issue 16, seen in a browser."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.test_accommodations import (
+    TIMEOUT,
+    button,
+    call_soon,
+    enter,
+    open_browser,  # noqa: F401 (a fixture)
+    short_format,
+    speaker_line,
+)
+from tests.personas import build_circle
+
+PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(autouse=True)
+def _patient_expect():
+    expect.set_options(timeout=TIMEOUT)
+    yield
+    expect.set_options(timeout=None)
+
+
+# This page's clock, an hour ahead: the turn's deadline has passed for it, as it will for everyone.
+# (The server keeps its own time; a nudge from this page changes nothing there.)
+TIME_UP_HERE = "() => { const clock = window.attunementRoom.connection.clock; clock.now = () => Date.now() + 3600000; }"
+
+OVERFLOWS = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll("#stage .timer p, #time-note, #speaker-line, #segment-line")) {
+    if (el.hidden || !el.textContent) continue;
+    if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1) {
+      out.push(`${el.id}: ${el.scrollWidth}x${el.scrollHeight} in ${el.clientWidth}x${el.clientHeight}`);
+    }
+  }
+  const ring = document.querySelector("#timer").getBoundingClientRect();
+  const note = document.querySelector("#time-note").getBoundingClientRect();
+  const speaker = document.querySelector("#speaker-line").getBoundingClientRect();
+  if (note.top < ring.bottom - 1) out.push(`time-note overlaps the ring: ${note.top} < ${ring.bottom}`);
+  if (note.bottom > speaker.top + 1) out.push(`time-note overlaps the speaker line: ${note.bottom} > ${speaker.top}`);
+  const page = document.documentElement;
+  if (page.scrollWidth > page.clientWidth) out.push("the page scrolls sideways");
+  return out;
+}"""
+
+
+def test_time_up_has_its_own_line_and_never_overflows_the_ring(open_browser):  # noqa: F811
+    circle = build_circle()
+    call = call_soon(circle, [circle.member], short_format(circle, turn_seconds=60))
+    fran = open_browser(circle.facilitator)
+    maya = open_browser(circle.member, viewport=PHONE)
+    enter(fran, call)
+    enter(maya, call, fran, "Maya")
+    button(fran, "Start the call").click()
+    expect(speaker_line(maya)).to_have_text("Fran is sharing")
+    expect(maya.locator("#time-note")).to_be_hidden()
+
+    maya.evaluate(TIME_UP_HERE)
+    expect(maya.locator("#time-note")).to_have_text("Time is up. Finishing gently.")
+    expect(maya.locator("#time-left")).to_have_text("0:00")
+    # 390 x 844 and 1280 x 800, each also at 200% zoom (half the CSS pixels), and 1280 x 1024 at 400%.
+    zoomed = ({"width": 195, "height": 422}, {"width": 640, "height": 400}, {"width": 320, "height": 256})
+    for size in (PHONE, DESK, *zoomed):
+        maya.set_viewport_size(size)
+        maya.wait_for_timeout(300)
+        assert maya.evaluate(OVERFLOWS) == [], size
+    maya.set_viewport_size(PHONE)
+    maya.locator("#stage").screenshot(path="docs/img/room/time-up-phone.png")
+    assert open_browser.errors == []
