@@ -297,6 +297,7 @@ def test_audio_cues_fire_at_the_right_moments(open_browser):
     assert jonas_now["speaker"] == jonas_now["me"], jonas_now
     assert [c["sounded"] for c in cues(jonas_page)] == [False] * len(cues(jonas_page))
     button(fran, "End the call").click()
+    button(fran, "End the call for everyone").click()
     expect(maya.locator("#segment-line")).to_have_text("The call has ended. Thank you for being here.")
     assert open_browser.errors == []
 
@@ -398,6 +399,7 @@ def test_large_controls_show_just_the_speaker_the_time_and_large_buttons(open_br
     expect(maya.get_by_text(re.compile(r"\bPaused\b"))).to_be_visible()
     button(fran, "Resume").click()
     button(fran, "End the call").click()
+    button(fran, "End the call for everyone").click()
     expect(fran.locator("#segment-line")).to_have_text("The call has ended. Thank you for being here.")
     expect(maya.get_by_text("The call has ended. Thank you for being here.")).to_be_visible()
     assert open_browser.errors == []

@@ -72,3 +72,52 @@ def test_time_up_has_its_own_line_and_never_overflows_the_ring(open_browser):  #
     maya.set_viewport_size(PHONE)
     maya.locator("#stage").screenshot(path="docs/img/room/time-up-phone.png")
     assert open_browser.errors == []
+
+
+def focused_id(page):
+    return page.evaluate("() => document.activeElement && document.activeElement.id")
+
+
+def test_end_the_call_and_remove_ask_first_in_a_dialog(open_browser):  # noqa: F811
+    circle = build_circle()
+    call = call_soon(circle, [circle.member])
+    fran = open_browser(circle.facilitator, viewport=PHONE)
+    maya = open_browser(circle.member)
+    enter(fran, call)
+    enter(maya, call, fran, "Maya")
+    dialog = fran.locator("#confirm-dialog")
+
+    # Nobody is offered a control they may not use: no "Remove" for the facilitator herself.
+    expect(button(fran, "Remove Maya")).to_be_visible()
+    expect(fran.get_by_role("button", name="Remove Fran")).to_have_count(0)
+
+    # "End the call": the focus moves into the dialog, Escape cancels, the focus comes back.
+    end = button(fran, "End the call")
+    end.focus()
+    fran.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    expect(fran.get_by_role("dialog", name="End the call for everyone?")).to_be_visible()
+    assert focused_id(fran) == "confirm-cancel"
+    fran.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(end).to_be_focused()
+    expect(fran.locator("#segment-line")).to_have_text("The call has not started yet.")
+
+    # "Remove": cancelled with its button, nothing happens; confirmed, Maya leaves.
+    button(fran, "Remove Maya").click()
+    expect(fran.get_by_role("dialog", name="Remove Maya from this call?")).to_be_visible()
+    fran.locator("#confirm-cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(button(fran, "Remove Maya")).to_be_focused()
+    fran.wait_for_timeout(500)
+    expect(maya.locator("#connection")).to_be_hidden()
+    button(fran, "Remove Maya").click()
+    dialog.get_by_role("button", name="Remove Maya").click()
+    expect(maya.locator("#connection")).to_have_text("You cannot be in this call right now.")
+    expect(button(fran, "Remove Maya")).to_have_count(0)
+
+    # Confirmed, the call ends.
+    end.click()
+    dialog.get_by_role("button", name="End the call for everyone").click()
+    expect(fran.locator("#segment-line")).to_have_text("The call has ended. Thank you for being here.")
+    assert open_browser.errors == []

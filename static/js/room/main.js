@@ -586,8 +586,14 @@ function renderFacilitator() {
       if (p.needs_support) {
         item.append(actionButton(fmt("Seen: %(name)s's request", { name: p.name }), "support.clear", { participant: p.id }));
       }
-      if (p.role === "member") {
-        item.append(actionButton(fmt("Remove %(name)s", { name: p.name }), "participant.remove", { participant: p.id }));
+      // Only members may be removed from the room; never the facilitators, never oneself.
+      if (p.role === "member" && p.id !== state.you.participant) {
+        const remove = actionButton(fmt("Remove %(name)s", { name: p.name }), "participant.remove", { participant: p.id }, {
+          title: fmt("Remove %(name)s from this call?", { name: p.name }),
+          text: t("They leave the circle now and cannot come back to this call."),
+          confirm: fmt("Remove %(name)s", { name: p.name }),
+        });
+        item.append(remove);
       }
       return item;
     }),
@@ -599,15 +605,15 @@ function renderStatusText(p) {
   return seat ? seat.textContent : "";
 }
 
-function actionButton(label, type, fields, withVersion = false) {
+function actionButton(label, type, fields, confirmation = null) {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "button small";
   button.dataset.focusKey = `${type}:${fields.participant ?? ""}`;
   button.textContent = label;
-  button.addEventListener("click", () => {
-    if (withVersion) connection.act(type, fields);
-    else connection.send({ type, ...fields });
+  button.addEventListener("click", async () => {
+    if (confirmation && !(await confirmFirst(confirmation))) return;
+    connection.send({ type, ...fields });
   });
   return button;
 }
@@ -748,10 +754,49 @@ function perform(type) {
   if (!sent) announcer.say(t("Not connected right now. Please try again in a moment."));
 }
 
-root.addEventListener("click", (event) => {
+// Destructive actions ask first, in a modal dialog: the focus moves into it (onto "Cancel", the safe
+// choice), Escape cancels, and the focus goes back to the control that opened it (or its re-rendered twin).
+function confirmFirst({ title, text, confirm }) {
+  const dialog = $("confirm-dialog");
+  const opener = document.activeElement;
+  const key = focusKey(opener);
+  $("confirm-title").textContent = title;
+  $("confirm-text").textContent = text;
+  $("confirm-ok").textContent = confirm;
+  return new Promise((resolve) => {
+    const finish = (answer) => {
+      $("confirm-ok").removeEventListener("click", ok);
+      $("confirm-cancel").removeEventListener("click", cancel);
+      dialog.removeEventListener("close", closed);
+      if (dialog.open) dialog.close();
+      const back = usable(opener) ? opener : [...root.querySelectorAll("[data-focus-key], [id]")].find((el) => key && focusKey(el) === key);
+      if (usable(back)) back.focus();
+      resolve(answer);
+    };
+    const ok = () => finish(true);
+    const cancel = () => finish(false);
+    const closed = () => finish(false); // Escape
+    $("confirm-ok").addEventListener("click", ok);
+    $("confirm-cancel").addEventListener("click", cancel);
+    dialog.addEventListener("close", closed);
+    dialog.showModal();
+    $("confirm-cancel").focus();
+  });
+}
+
+root.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-action], button[data-control]");
   if (!button) return;
-  perform(button.dataset.action || button.dataset.control);
+  const type = button.dataset.action || button.dataset.control;
+  if (type === "call.end") {
+    const sure = await confirmFirst({
+      title: t("End the call for everyone?"),
+      text: t("Everyone leaves the circle and the call cannot start again."),
+      confirm: t("End the call for everyone"),
+    });
+    if (!sure) return;
+  }
+  perform(type);
 });
 
 $("btn-type").addEventListener("click", () => {
@@ -793,6 +838,7 @@ const SHORTCUTS = { d: "btn-done", p: "btn-pass", r: "btn-resonate", h: "btn-han
 document.addEventListener("keydown", (event) => {
   if (event.altKey || event.ctrlKey || event.metaKey) return;
   if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+  if ($("confirm-dialog").open) return;
   const id = SHORTCUTS[event.key.toLowerCase()];
   if (!id) return;
   const button = $(id);
