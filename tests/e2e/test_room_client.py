@@ -121,3 +121,50 @@ def test_end_the_call_and_remove_ask_first_in_a_dialog(open_browser):  # noqa: F
     dialog.get_by_role("button", name="End the call for everyone").click()
     expect(fran.locator("#segment-line")).to_have_text("The call has ended. Thank you for being here.")
     assert open_browser.errors == []
+
+
+# Every track this page's getUserMedia hands out, kept in window.__tracks to look at later.
+RECORD_TRACKS = """
+window.__tracks = [];
+const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = async (constraints) => {
+  const stream = await original(constraints);
+  window.__tracks.push(...stream.getTracks());
+  return stream;
+};
+"""
+TRACK_STATES = "() => window.__tracks.map((track) => `${track.kind}:${track.readyState}`)"
+
+
+def test_the_end_of_the_call_stops_every_track_and_leads_to_the_check_out(open_browser):  # noqa: F811
+    circle = build_circle()
+    call = call_soon(circle, [circle.member])
+    fran = open_browser(circle.facilitator)
+    maya = open_browser(circle.member, viewport=PHONE, init_script=RECORD_TRACKS)
+    enter(fran, call)
+    enter(maya, call, fran, "Maya")
+    button(maya, "Turn on sound and microphone").click()
+    expect(maya.locator("#btn-mute")).to_be_visible()
+    maya.wait_for_function("() => window.__tracks.length > 0")
+    assert maya.evaluate(TRACK_STATES) == ["audio:live"]
+    button(fran, "Start the call").click()
+    expect(speaker_line(maya)).to_have_text("A shared pause. Notice your breath and your body.")
+
+    button(fran, "End the call").click()
+    button(fran, "End the call for everyone").click()
+    expect(maya.locator("#segment-line")).to_have_text("The call has ended. Thank you for being here.")
+    maya.wait_for_function("() => window.__tracks.every((track) => track.readyState === 'ended')")
+    assert maya.evaluate(TRACK_STATES) == ["audio:ended"]
+    expect(maya.locator("#audio-panel")).to_be_hidden()
+    expect(maya.locator("#timer")).to_be_hidden()
+    expect(maya.get_by_role("link", name="Check out")).to_be_visible()
+
+    # Opened again, the ended room asks for nothing and shows the way to the check-out.
+    maya.reload()
+    expect(maya.locator("#connection")).to_have_text("This call has ended.")
+    expect(maya.locator("#audio-panel")).to_be_hidden()
+    expect(maya.locator("#stage")).to_be_hidden()
+    expect(maya.get_by_role("link", name="Check out")).to_be_visible()
+    maya.locator("#room").screenshot(path="docs/img/room/ended-phone.png")
+    assert maya.evaluate("() => window.__tracks.length") == 0
+    assert open_browser.errors == []

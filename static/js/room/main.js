@@ -42,6 +42,7 @@ const connection = new RoomConnection(root.dataset.socket, {
     previous = state;
     state = snapshot;
     media.update(state);
+    if (state.status === "ended") finishMedia();
     render();
     narrate(previous, state);
     window.dispatchEvent(new CustomEvent("attunement:state", { detail: { version: state.version } }));
@@ -72,7 +73,24 @@ function showConnection(status, detail) {
       4008: t("Too many messages were sent. Reload the page to come back."),
     };
     line.textContent = reasons[detail] || t("The connection closed.");
+    // Nothing can happen in this room any more: let go of the microphone and camera.
+    finishMedia();
+    if (detail === 4410) showEnded(refusedFor === "ended");
   }
+}
+
+let refusedFor = null; // the code of the server's last refusal, which comes just before it closes
+
+// When the call is over, every local track stops and the sound controls go.
+function finishMedia() {
+  media.close();
+  $("audio-panel").hidden = true;
+}
+
+// An ended call's room, opened again: only the way to the check-out.
+function showEnded(withCheckout) {
+  for (const id of ["stage", "my-controls", "checkin", "lobby"]) $(id).hidden = true;
+  $("after-call").hidden = !withCheckout;
 }
 
 // Messages that are not snapshots
@@ -96,6 +114,7 @@ function receive(message) {
     return;
   }
   if (message.type === "error") {
+    refusedFor = message.code;
     if (message.code === "stale") connection.send({ type: "sync" });
     else announcer.say(message.message);
     return;
@@ -378,6 +397,7 @@ function renderView() {
   const inLobby = you.state === "lobby";
   $("lobby").hidden = !inLobby;
   $("stage").hidden = inLobby;
+  $("timer").hidden = state.status === "ended";
   $("my-controls").hidden = inLobby || state.status === "ended";
   renderSegment();
   renderCircle($("circle"), state);
