@@ -10,6 +10,7 @@ from tests.e2e.test_accommodations import (
     call_soon,
     enter,
     open_browser,  # noqa: F401 (a fixture)
+    seat,
     short_format,
     speaker_line,
 )
@@ -133,6 +134,13 @@ navigator.mediaDevices.getUserMedia = async (constraints) => {
   return stream;
 };
 """
+COUNT_SOCKETS = """() => {
+  window.__sockets = 0;
+  const Original = window.WebSocket;
+  window.WebSocket = class extends Original {
+    constructor(...args) { super(...args); window.__sockets += 1; }
+  };
+}"""
 TRACK_STATES = "() => window.__tracks.map((track) => `${track.kind}:${track.readyState}`)"
 
 
@@ -167,4 +175,42 @@ def test_the_end_of_the_call_stops_every_track_and_leads_to_the_check_out(open_b
     expect(maya.get_by_role("link", name="Check out")).to_be_visible()
     maya.locator("#room").screenshot(path="docs/img/room/ended-phone.png")
     assert maya.evaluate("() => window.__tracks.length") == 0
+    assert open_browser.errors == []
+
+
+def test_a_second_tab_takes_over_and_the_first_lets_go_and_offers_to_come_back(open_browser):  # noqa: F811
+    circle = build_circle()
+    call = call_soon(circle, [circle.member])
+    fran = open_browser(circle.facilitator)
+    first = open_browser(circle.member, viewport=PHONE, init_script=RECORD_TRACKS)
+    enter(fran, call)
+    enter(first, call, fran, "Maya")
+    # Count this page's sockets: a replaced tab must not connect again on its own.
+    first.evaluate(COUNT_SOCKETS)
+    button(first, "Turn on sound and microphone").click()
+    first.wait_for_function("() => window.__tracks.length > 0")
+
+    second = first.context.new_page()  # the same person, logged in, in a second tab
+    second.goto(f"/calls/{call.pk}/room/")
+    expect(second.locator("#connection")).to_be_hidden()
+    expect(seat(second, "Maya")).to_be_visible()
+
+    expect(first.get_by_role("heading", name="This call is open in another tab")).to_be_visible()
+    expect(first.locator("#connection")).to_have_text("This call is open in another tab.")
+    first.wait_for_function("() => window.__tracks.every((track) => track.readyState === 'ended')")
+    assert first.evaluate(TRACK_STATES) == ["audio:ended"]
+    expect(first.locator("#stage")).to_be_hidden()
+    expect(first.locator("#audio-panel")).to_be_hidden()
+    first.wait_for_timeout(3000)  # longer than the first reconnection delay
+    assert first.evaluate("() => window.__sockets") == 0
+    expect(seat(fran, "Maya").locator(".seat-status")).not_to_have_text("away")
+    first.locator("#room").screenshot(path="docs/img/room/other-tab-phone.png")
+
+    # Back to the first tab: it takes the call back, and the second tab says so in turn.
+    button(first, "Use the call in this tab").click()
+    expect(first.locator("#connection")).to_be_hidden()
+    expect(first.locator("#stage")).to_be_visible()
+    expect(button(first, "Turn on sound and microphone")).to_be_visible()
+    expect(second.get_by_role("heading", name="This call is open in another tab")).to_be_visible()
+    assert first.evaluate("() => window.__sockets") == 1
     assert open_browser.errors == []

@@ -71,13 +71,37 @@ function showConnection(status, detail) {
       4410: t("This call has ended."),
       4423: t("The facilitator has closed the room to new arrivals."),
       4008: t("Too many messages were sent. Reload the page to come back."),
+      4001: t("This call is open in another tab."),
     };
     line.textContent = reasons[detail] || t("The connection closed.");
+    if (detail === 4001) {
+      showReplaced();
+      return;
+    }
     // Nothing can happen in this room any more: let go of the microphone and camera.
     finishMedia();
     if (detail === 4410) showEnded(refusedFor === "ended");
   }
 }
+
+// Another tab of this person took over: this one lets go of the microphone, stays closed, and
+// offers to bring the call back here (which, in turn, replaces the other tab).
+const AWAY_HERE = ["stage", "my-controls", "checkin", "lobby", "audio-panel", "after-call", "facilitator-panel"];
+
+function showReplaced() {
+  const hadFocus = root.contains(document.activeElement);
+  media.release();
+  for (const id of AWAY_HERE) if ($(id)) $(id).hidden = true;
+  $("replaced").hidden = false;
+  if (hadFocus) $("btn-come-back").focus();
+}
+
+$("btn-come-back").addEventListener("click", () => {
+  $("replaced").hidden = true;
+  $("audio-panel").hidden = false;
+  if ($("facilitator-panel")) $("facilitator-panel").hidden = false;
+  connection.reconnect();
+});
 
 let refusedFor = null; // the code of the server's last refusal, which comes just before it closes
 

@@ -13,6 +13,7 @@
 //   media.setVideo(on)                  camera on or off
 //   media.setVolume(participantId, v)   one listener's volume for one person (0..1)
 //   media.status()                      what the UI shows: peers, levels, warnings
+//   media.release()                     let go of the peers, microphone and camera (another tab took over)
 //   media.close()
 //
 // The turn logic never depends on media: a room works with every microphone denied.
@@ -454,6 +455,20 @@ export class MediaMesh {
         volume: this.volumes.get(peer.id) ?? 1,
       })),
     };
+  }
+
+  // Let go of every connection, the microphone and the camera, but stay ready to start again.
+  release() {
+    for (const id of [...this.peers.keys()]) this.drop(id);
+    for (const track of this.local?.getTracks() || []) track.stop();
+    this.local = null;
+    this.localAnalyser = null;
+    this.localSpeaking = false;
+    this.started = false;
+    this.listenOnly = true;
+    this.muted = true;
+    this.video = false;
+    this.onChange();
   }
 
   close() {
