@@ -214,3 +214,60 @@ def test_a_second_tab_takes_over_and_the_first_lets_go_and_offers_to_come_back(o
     expect(second.get_by_role("heading", name="This call is open in another tab")).to_be_visible()
     assert first.evaluate("() => window.__sockets") == 1
     assert open_browser.errors == []
+
+
+# The video frames this page has decoded from one person, from its peer connection's statistics.
+FRAMES_DECODED = """async (id) => {
+  const peer = window.attunementMedia.peers.get(id);
+  if (!peer) return 0;
+  let frames = 0;
+  (await peer.pc.getStats()).forEach((report) => {
+    if (report.type === "inbound-rtp" && report.kind === "video") frames += report.framesDecoded || 0;
+  });
+  return frames;
+}"""
+
+
+def participant_id(page, name):
+    return int(seat(page, name).get_attribute("data-participant"))
+
+
+def test_video_shows_in_the_seats_small_and_can_be_hidden(open_browser):  # noqa: F811
+    circle = build_circle()
+    call = call_soon(circle, [circle.member])
+    fran = open_browser(circle.facilitator)
+    maya = open_browser(circle.member, viewport=PHONE, init_script=RECORD_TRACKS)
+    enter(fran, call)
+    enter(maya, call, fran, "Maya")
+    button(fran, "Turn on sound and microphone").click()
+    button(maya, "Turn on sound and microphone").click()
+    expect(maya.locator("#btn-mute")).to_be_visible()
+    button(maya, "Camera").click()
+    expect(button(maya, "Camera")).to_have_attribute("aria-pressed", "true")
+
+    # Maya sees herself; Fran's browser decodes Maya's frames and shows them in Maya's seat.
+    expect(seat(maya, "Maya").locator("video.seat-video")).to_be_visible()
+    expect(seat(fran, "Maya").locator("video.seat-video")).to_be_visible()
+    maya_id = participant_id(fran, "Maya")
+    fran.wait_for_function(f"() => ({FRAMES_DECODED})({maya_id}).then((n) => n > 0)", timeout=TIMEOUT)
+    first = fran.evaluate(FRAMES_DECODED, maya_id)
+    fran.wait_for_timeout(1500)
+    assert fran.evaluate(FRAMES_DECODED, maya_id) > first
+    size = seat(fran, "Maya").locator("video").evaluate("(v) => [v.videoWidth, v.videoHeight]")
+    assert size[0] <= 320 and size[1] <= 240, size
+    settings = maya.evaluate("() => window.__tracks.filter((t) => t.kind === 'video').map((t) => t.getSettings())")
+    assert settings and all(s["frameRate"] <= 15 and s["width"] <= 320 for s in settings), settings
+    seat(maya, "Maya").screenshot(path="docs/img/room/video-seat.png")
+
+    # Fran hides video (for light-sensitive eyes): no tile at all.
+    button(fran, "Hide video").click()
+    expect(button(fran, "Hide video")).to_have_attribute("aria-pressed", "true")
+    expect(fran.locator("#circle video")).to_have_count(0)
+
+    # Maya turns the camera off: her video track stops.
+    button(maya, "Camera").click()
+    maya.wait_for_function(
+        "() => window.__tracks.filter((t) => t.kind === 'video').every((t) => t.readyState === 'ended')"
+    )
+    expect(maya.locator("#circle video")).to_have_count(0)
+    assert open_browser.errors == []

@@ -208,6 +208,7 @@ function startMedia(options) {
 
 function renderAudio(change = {}) {
   if (!state) return;
+  renderVideos();
   const status = media.status();
   $("btn-audio-start").hidden = status.started && !status.micDenied && !status.listenOnly;
   $("btn-audio-listen").hidden = status.started;
@@ -269,6 +270,49 @@ $("btn-mute").addEventListener("click", () => {
   renderAudio();
 });
 $("btn-video").addEventListener("click", () => media.setVideo(!media.status().video));
+
+// Video: small tiles in the seats, this page's own camera as a preview in its seat. Each person
+// keeps one <video> across renders; "Hide video" (remembered on this device) shows none at all.
+const videos = new Map(); // participant id -> <video>
+let videoHidden = localStorage.getItem("attunement.hideVideo") === "true";
+
+function renderVideos() {
+  if (!state) return;
+  const hideButton = $("btn-hide-video");
+  hideButton.setAttribute("aria-pressed", String(videoHidden));
+  let any = false;
+  for (const seat of $("circle").querySelectorAll(".seat")) {
+    const id = Number(seat.dataset.participant);
+    const stream = media.videoOf(id);
+    any ||= Boolean(stream);
+    let video = videos.get(id);
+    if (!stream || videoHidden) {
+      video?.remove();
+      continue;
+    }
+    if (!video) {
+      video = document.createElement("video");
+      video.className = "seat-video";
+      video.muted = true; // the sound comes through the audio elements
+      video.playsInline = true;
+      video.autoplay = true;
+      video.setAttribute("aria-hidden", "true");
+      if (id === state.you.participant) video.classList.add("is-me");
+      videos.set(id, video);
+    }
+    if (video.srcObject !== stream) video.srcObject = stream;
+    if (video.parentElement !== seat) seat.prepend(video);
+    if (video.paused) video.play().catch(() => {});
+  }
+  for (const [id, video] of videos) if (!video.isConnected) videos.delete(id);
+  hideButton.hidden = !any && !videoHidden;
+}
+
+$("btn-hide-video").addEventListener("click", () => {
+  videoHidden = !videoHidden;
+  localStorage.setItem("attunement.hideVideo", String(videoHidden));
+  renderVideos();
+});
 
 // Support: a private exchange between someone who asked for it and the facilitators.
 
@@ -425,6 +469,7 @@ function renderView() {
   $("my-controls").hidden = inLobby || state.status === "ended";
   renderSegment();
   renderCircle($("circle"), state);
+  renderVideos();
   renderSpeaker();
   renderControls();
   if (you.facilitator) {
