@@ -75,6 +75,17 @@ def test_time_up_has_its_own_line_and_never_overflows_the_ring(open_browser):  #
     assert open_browser.errors == []
 
 
+def open_disclosure(page, selector):
+    """On a phone, sound and the facilitator's full controls wait behind closed disclosures."""
+    if not page.locator(selector).evaluate("(details) => details.open"):
+        page.locator(f"{selector} > summary").click()
+
+
+def turn_on_sound(page):
+    open_disclosure(page, "#audio-panel")
+    button(page, "Turn on sound and microphone").click()
+
+
 def focused_id(page):
     return page.evaluate("() => document.activeElement && document.activeElement.id")
 
@@ -89,6 +100,7 @@ def test_end_the_call_and_remove_ask_first_in_a_dialog(open_browser):  # noqa: F
     dialog = fran.locator("#confirm-dialog")
 
     # Nobody is offered a control they may not use: no "Remove" for the facilitator herself.
+    open_disclosure(fran, "#facilitator-more")
     expect(button(fran, "Remove Maya")).to_be_visible()
     expect(fran.get_by_role("button", name="Remove Fran")).to_have_count(0)
 
@@ -151,7 +163,7 @@ def test_the_end_of_the_call_stops_every_track_and_leads_to_the_check_out(open_b
     maya = open_browser(circle.member, viewport=PHONE, init_script=RECORD_TRACKS)
     enter(fran, call)
     enter(maya, call, fran, "Maya")
-    button(maya, "Turn on sound and microphone").click()
+    turn_on_sound(maya)
     expect(maya.locator("#btn-mute")).to_be_visible()
     maya.wait_for_function("() => window.__tracks.length > 0")
     assert maya.evaluate(TRACK_STATES) == ["audio:live"]
@@ -187,7 +199,7 @@ def test_a_second_tab_takes_over_and_the_first_lets_go_and_offers_to_come_back(o
     enter(first, call, fran, "Maya")
     # Count this page's sockets: a replaced tab must not connect again on its own.
     first.evaluate(COUNT_SOCKETS)
-    button(first, "Turn on sound and microphone").click()
+    turn_on_sound(first)
     first.wait_for_function("() => window.__tracks.length > 0")
 
     second = first.context.new_page()  # the same person, logged in, in a second tab
@@ -239,8 +251,8 @@ def test_video_shows_in_the_seats_small_and_can_be_hidden(open_browser):  # noqa
     maya = open_browser(circle.member, viewport=PHONE, init_script=RECORD_TRACKS)
     enter(fran, call)
     enter(maya, call, fran, "Maya")
-    button(fran, "Turn on sound and microphone").click()
-    button(maya, "Turn on sound and microphone").click()
+    turn_on_sound(fran)
+    turn_on_sound(maya)
     expect(maya.locator("#btn-mute")).to_be_visible()
     button(maya, "Camera").click()
     expect(button(maya, "Camera")).to_have_attribute("aria-pressed", "true")
@@ -270,4 +282,76 @@ def test_video_shows_in_the_seats_small_and_can_be_hidden(open_browser):  # noqa
         "() => window.__tracks.filter((t) => t.kind === 'video').every((t) => t.readyState === 'ended')"
     )
     expect(maya.locator("#circle video")).to_have_count(0)
+    assert open_browser.errors == []
+
+
+# The top and bottom of an element on the page (not the viewport), whatever the scroll.
+ON_PAGE = (
+    "(el) => { const r = el.getBoundingClientRect(); return [r.top + window.scrollY, r.bottom + window.scrollY]; }"
+)
+
+
+def assert_on_first_screen(page, *locators):
+    height = page.viewport_size["height"]
+    for locator in locators:
+        expect(locator).to_be_visible()
+        top, bottom = locator.evaluate(ON_PAGE)
+        assert top >= 0 and bottom <= height, f"{locator} spans {top}..{bottom}, below the first {height} px"
+
+
+def main_screen(page):
+    return [page.locator("#timer"), page.locator("#speaker-line"), page.locator("#next-line")]
+
+
+def test_on_a_phone_the_first_screen_holds_the_ring_the_turn_and_my_actions(open_browser):  # noqa: F811
+    circle = build_circle()
+    jonas = circle.add_member("jonas@example.com", display_name="Jonas")
+    call = call_soon(circle, [circle.member, jonas], short_format(circle, turn_seconds=120))
+    fran = open_browser(circle.facilitator, viewport=PHONE)
+    maya = open_browser(circle.member, viewport=PHONE)
+    jonas_page = open_browser(jonas, viewport=PHONE)
+    enter(fran, call)
+    enter(maya, call, fran, "Maya")
+    enter(jonas_page, call, fran, "Jonas")
+
+    # Sound, check-in and the facilitator's full controls wait behind closed, labelled disclosures.
+    for page in (fran, maya):
+        sound = page.locator("#audio-panel > summary")
+        expect(sound).to_contain_text("Sound")
+        expect(page.locator("#btn-audio-start")).to_be_hidden()
+        sound.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#btn-audio-start")).to_be_visible()
+        page.keyboard.press("Enter")
+        expect(page.locator("#btn-audio-start")).to_be_hidden()
+        expect(page.locator("#checkin-word")).to_be_hidden()
+    expect(fran.locator("#facilitator-more > summary")).to_have_text("Facilitator controls")
+    expect(fran.locator("#lobby-list")).to_be_hidden()
+    assert_on_first_screen(fran, button(fran, "Start the call"))
+
+    button(fran, "Start the call").click()
+    expect(speaker_line(maya)).to_have_text("Fran is sharing")
+    expect(maya.locator("#next-line")).to_have_text("Next: Maya")
+    # Fran speaks and facilitates; Maya listens and is next.
+    assert_on_first_screen(fran, *main_screen(fran), button(fran, "I'm done"), button(fran, "Pass"))
+    assert_on_first_screen(fran, button(fran, "Next"), button(fran, "Pause"))
+    assert_on_first_screen(maya, *main_screen(maya), button(maya, "Resonates"))
+    fran.screenshot(path="docs/img/room/phone-facilitator-speaking.png")
+    maya.screenshot(path="docs/img/room/phone-listener.png")
+
+    button(fran, "I'm done").click()
+    expect(speaker_line(maya)).to_have_text("Your turn. Take your time.")
+    assert_on_first_screen(maya, *main_screen(maya), button(maya, "I'm done"), button(maya, "Pass"))
+    assert_on_first_screen(fran, *main_screen(fran), button(fran, "Next"), button(fran, "Pause"), button(fran, "Skip"))
+    assert_on_first_screen(jonas_page, *main_screen(jonas_page), button(jonas_page, "Resonates"))
+    maya.screenshot(path="docs/img/room/phone-speaker.png")
+    fran.screenshot(path="docs/img/room/phone-facilitator.png")
+
+    # On a desk, the facilitator's full controls stand open beside the circle.
+    desk = open_browser(circle.facilitator, viewport=DESK)
+    desk.goto(f"/calls/{call.pk}/room/")
+    expect(desk.locator("#lobby-list")).to_be_visible()
+    circle_box, panel_box = desk.locator("#stage").bounding_box(), desk.locator("#facilitator-panel").bounding_box()
+    assert panel_box["x"] >= circle_box["x"] + circle_box["width"], (circle_box, panel_box)
+    desk.screenshot(path="docs/img/room/desk-facilitator.png")
     assert open_browser.errors == []

@@ -86,7 +86,9 @@ function showConnection(status, detail) {
 
 // Another tab of this person took over: this one lets go of the microphone, stays closed, and
 // offers to bring the call back here (which, in turn, replaces the other tab).
-const AWAY_HERE = ["stage", "my-controls", "checkin", "lobby", "audio-panel", "after-call", "facilitator-panel"];
+const AWAY_HERE = [
+  "stage", "people", "my-controls", "checkin", "lobby", "audio-panel", "after-call", "facilitator-actions", "facilitator-panel",
+];
 
 function showReplaced() {
   const hadFocus = root.contains(document.activeElement);
@@ -99,7 +101,7 @@ function showReplaced() {
 $("btn-come-back").addEventListener("click", () => {
   $("replaced").hidden = true;
   $("audio-panel").hidden = false;
-  if ($("facilitator-panel")) $("facilitator-panel").hidden = false;
+  for (const id of ["facilitator-panel", "facilitator-actions"]) if ($(id)) $(id).hidden = false;
   connection.reconnect();
 });
 
@@ -113,7 +115,7 @@ function finishMedia() {
 
 // An ended call's room, opened again: only the way to the check-out.
 function showEnded(withCheckout) {
-  for (const id of ["stage", "my-controls", "checkin", "lobby"]) $(id).hidden = true;
+  for (const id of ["stage", "people", "my-controls", "checkin", "lobby", "facilitator-actions"]) if ($(id)) $(id).hidden = true;
   $("after-call").hidden = !withCheckout;
 }
 
@@ -229,7 +231,14 @@ function renderAudio(change = {}) {
   else if (!status.listenOnly && status.started) note.textContent = status.muted ? t("Your microphone is off.") : t("Your microphone is on.");
   else if (status.listenOnly && status.started) note.textContent = t("Listening only.");
   else note.textContent = "";
-  if (change.floorOpened && status.muted) announcer.say(t("Your turn: unmute when you are ready."));
+  if (change.floorOpened && status.muted) {
+    announcer.say(t("Your turn: unmute when you are ready."));
+    if (status.started && !status.listenOnly) $("audio-panel").open = true;
+  }
+  let summary = t("off");
+  if (status.started && status.listenOnly) summary = t("listening only");
+  else if (status.started) summary = status.muted ? t("microphone off") : t("microphone on");
+  $("sound-summary").textContent = `(${summary})`;
   const list = $("audio-peers");
   list.replaceChildren(
     ...status.peers.map((peer) => {
@@ -465,6 +474,8 @@ function renderView() {
   const inLobby = you.state === "lobby";
   $("lobby").hidden = !inLobby;
   $("stage").hidden = inLobby;
+  $("people").hidden = inLobby;
+  if ($("facilitator-actions")) $("facilitator-actions").hidden = state.status === "ended";
   $("timer").hidden = state.status === "ended";
   $("my-controls").hidden = inLobby || state.status === "ended";
   renderSegment();
@@ -627,7 +638,7 @@ function renderFacilitator() {
     "segment.next": live && state.segment_index + 1 < state.segments.length,
     "call.end": state.status !== "ended",
   };
-  for (const button of panel.querySelectorAll("[data-control]")) {
+  for (const button of root.querySelectorAll("[data-control]")) {
     button.hidden = !visible[button.dataset.control];
   }
   for (const input of panel.querySelectorAll("[data-setting]")) {
@@ -981,6 +992,11 @@ document.addEventListener("visibilitychange", () => {
     tick();
   }
 });
+
+// On a phone the first screen is the ring, who speaks and the person's own actions: sound, check-in
+// and the facilitator's full controls are disclosures, closed. Beside a wide circle they start open.
+const wide = window.matchMedia("(min-width: 62rem)").matches;
+for (const details of root.querySelectorAll("details[data-open-wide]")) details.open = wide;
 
 setInterval(tick, 250);
 connection.connect();
