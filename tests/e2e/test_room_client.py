@@ -355,3 +355,60 @@ def test_on_a_phone_the_first_screen_holds_the_ring_the_turn_and_my_actions(open
     assert panel_box["x"] >= circle_box["x"] + circle_box["width"], (circle_box, panel_box)
     desk.screenshot(path="docs/img/room/desk-facilitator.png")
     assert open_browser.errors == []
+
+
+SEATS = """() => {
+  const ring = document.querySelector("#circle").getBoundingClientRect();
+  const cx = ring.left + ring.width / 2, cy = ring.top + ring.height / 2;
+  return [...document.querySelectorAll("#circle .seat")].map((seat) => {
+    const box = seat.getBoundingClientRect();
+    const spills = [...seat.querySelectorAll("span")].filter((el) => {
+      if (el.closest(".seat-role, .seat-mark, .seat-accommodations, .seat-support, .visually-hidden")) return false;
+      const r = el.getBoundingClientRect();
+      const out = r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1;
+      return r.width && out;
+    }).map((el) => el.className);
+    const style = getComputedStyle(seat);
+    return {
+      name: seat.querySelector(".seat-name").textContent,
+      status: seat.querySelector(".seat-status").textContent,
+      width: Math.round(box.width), height: Math.round(box.height),
+      radius: Math.round(Math.hypot(box.left + box.width / 2 - cx, box.top + box.height / 2 - cy)),
+      border: `${style.borderTopStyle} ${style.borderTopWidth}`,
+      spills,
+    };
+  });
+}"""
+LONG_NAME = "Jonas Alexander Maximilian Sommerfeld-Okonkwo"
+
+
+def test_the_circle_is_drawn_as_a_circle_of_equal_seats(open_browser):  # noqa: F811
+    circle = build_circle()
+    jonas = circle.add_member("jonas@example.com", display_name=LONG_NAME)
+    call = call_soon(circle, [circle.member, jonas], short_format(circle, turn_seconds=120))
+    fran = open_browser(circle.facilitator, viewport=DESK)
+    maya = open_browser(circle.member, viewport=PHONE)
+    enter(fran, call)
+    jonas_page = open_browser(jonas, viewport=PHONE)
+    enter(maya, call, fran, "Maya")
+    enter(jonas_page, call, fran, LONG_NAME)
+    button(fran, "Start the call").click()
+    expect(speaker_line(maya)).to_have_text("Fran is sharing")
+    for page in (maya, fran):
+        expect(page.locator("#circle")).to_have_class("circle is-ring")
+        seats = page.evaluate(SEATS)
+        assert len({(s["width"], s["height"]) for s in seats}) == 1, seats  # equal seats
+        assert seats[0]["width"] == seats[0]["height"], seats  # round
+        radii = [s["radius"] for s in seats]
+        assert max(radii) - min(radii) <= 2 and min(radii) > seats[0]["width"] / 2, seats  # around one centre
+        assert [s["spills"] for s in seats] == [[], [], []], seats  # nothing spills out of a seat
+        by_name = {s["name"]: s for s in seats}
+        # The long name is cut short on screen but whole in the page, for assistive technology.
+        assert LONG_NAME in by_name
+        assert page.locator(".seat-name", has_text=LONG_NAME).evaluate("(el) => el.scrollWidth > el.clientWidth")
+        # State by shape and text, not colour alone.
+        assert by_name["Fran"]["status"] == "speaking" and by_name["Fran"]["border"] == "solid 4px", by_name
+        assert by_name["Maya"]["status"] == "next" and by_name["Maya"]["border"].startswith("dashed"), by_name
+        assert by_name[LONG_NAME]["status"] == "waiting" and by_name[LONG_NAME]["border"].startswith("solid 2"), by_name
+    maya.locator("#people").screenshot(path="docs/img/room/circle-phone.png")
+    assert open_browser.errors == []
