@@ -78,7 +78,8 @@ export const RING_SEATS = 8;
 
 export function renderCircle(list, state) {
   const people = state.participants.filter((p) => p.state === "admitted");
-  list.classList.toggle("is-ring", people.length > 1 && people.length <= RING_SEATS);
+  const ring = people.length > 1 && people.length <= RING_SEATS;
+  list.classList.toggle("is-ring", ring);
   list.style.setProperty("--n", String(people.length));
   const items = people.map((p, index) => {
     const item = document.createElement("li");
@@ -133,6 +134,12 @@ export function renderCircle(list, state) {
       flag.className = "seat-support";
       flag.textContent = t("asked for support");
       item.append(flag);
+    }
+    // Details that do not fit a round seat stay for screen readers (and in the facilitator's list).
+    if (ring) {
+      for (const detail of item.querySelectorAll(".seat-role, .seat-mark, .seat-accommodations, .seat-support")) {
+        detail.classList.add("visually-hidden");
+      }
     }
     return item;
   });
