@@ -46,6 +46,7 @@ CLOSE_CODES = {
     "rate_limited": 4008,
     "not_found": 4404,
     "two_factor": 4403,
+    "replaced": 4001,
 }
 
 # Failures that mean the channel layer's server is unreachable, rather than a fault in our code.
@@ -88,6 +89,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         self.participant_id = participant.pk
         logger.info("socket open", extra={"call": self.call_id, "participant": participant.pk})
+        # One tab per person: this socket takes over from any other this person has in this room.
+        await self.channel_layer.group_send(
+            broadcast.person_group(self.call_id, self.user.pk),
+            {
+                "type": "room.close",
+                "code": "replaced",
+                "message": "This call is open in another tab.",
+                "keep": self.channel_name,
+            },
+        )
         self.last_heartbeat = time.monotonic()
         await self.send_snapshot(await db(services.current_snapshot)(call_id=self.call_id))
 
@@ -296,5 +307,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send_json(message)
 
     async def room_close(self, event):
+        if event.get("keep") == self.channel_name:
+            return  # the socket that replaced the others stays
+        # Leaving without room_leave: a replaced socket's person is still here, in their newer tab.
         self.participant_id = None
         await self.refuse(RoomError(event.get("code", "forbidden"), event.get("message", "")))

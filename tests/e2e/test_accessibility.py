@@ -254,6 +254,7 @@ def test_room_has_no_serious_or_critical_violations(browser, site, theme):
         found += scan(fran, "room: facilitator with a support request", theme)
 
         fran.get_by_role("button", name="End the call").click()
+        fran.get_by_role("button", name="End the call for everyone").click()
         expect(segment_line(maya)).to_have_text("The call has ended. Thank you for being here.")
     finally:
         fran_context.close()

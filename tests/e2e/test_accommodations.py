@@ -288,7 +288,8 @@ def test_audio_cues_fire_at_the_right_moments(open_browser):
     up = wait_for_cue(maya, "time-up", timeout=45_000)
     assert up["sounded"] is True and up["speaker"] == up["me"], up
     assert -2_000 < up["left_ms"] <= 0, up
-    expect(maya.locator("#time-left")).to_have_text("Time is up. Finishing gently.")
+    expect(maya.locator("#time-note")).to_have_text("Time is up. Finishing gently.")
+    expect(maya.locator("#time-left")).to_have_text("0:00")
     assert [c["cue"] for c in cues(maya)] == ["turn-soon", "turn-now", "resonated", "thirty-seconds", "time-up"]
 
     # After the grace period the room moves on to Jonas: his "turn-now" is silent too.
@@ -296,6 +297,7 @@ def test_audio_cues_fire_at_the_right_moments(open_browser):
     assert jonas_now["speaker"] == jonas_now["me"], jonas_now
     assert [c["sounded"] for c in cues(jonas_page)] == [False] * len(cues(jonas_page))
     button(fran, "End the call").click()
+    button(fran, "End the call for everyone").click()
     expect(maya.locator("#segment-line")).to_have_text("The call has ended. Thank you for being here.")
     assert open_browser.errors == []
 
@@ -397,6 +399,7 @@ def test_large_controls_show_just_the_speaker_the_time_and_large_buttons(open_br
     expect(maya.get_by_text(re.compile(r"\bPaused\b"))).to_be_visible()
     button(fran, "Resume").click()
     button(fran, "End the call").click()
+    button(fran, "End the call for everyone").click()
     expect(fran.locator("#segment-line")).to_have_text("The call has ended. Thank you for being here.")
     expect(maya.get_by_text("The call has ended. Thank you for being here.")).to_be_visible()
     assert open_browser.errors == []

@@ -79,6 +79,7 @@ def test_practice_room_check_out_and_insights(browser, site):
         fran.button("Start the call").click()
         expect(fran.button("End the call")).to_be_visible()
         fran.button("End the call").click()
+        fran.button("End the call for everyone").click()
         for person in members:
             expect(person.segment_line).to_have_text("The call has ended. Thank you for being here.")
             expect(person.page.get_by_role("link", name="Check out")).to_be_visible()

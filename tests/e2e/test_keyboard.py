@@ -256,6 +256,7 @@ def test_a_member_takes_part_in_a_call_with_the_keyboard_alone(browser, site):
             "away", timeout=30_000
         )
         fran.get_by_role("button", name="End the call").click()
+        fran.get_by_role("button", name="End the call for everyone").click()
         expect(fran.locator("#segment-line")).to_have_text("The call has ended. Thank you for being here.")
     finally:
         fran_context.close()

@@ -135,6 +135,7 @@ def test_demo_call_from_start_to_end_in_four_browsers(browser, site):
 
         # The facilitator ends the call; every browser says so.
         fran.button("End the call").click()
+        fran.button("End the call for everyone").click()
         for person in everyone:
             expect(person.segment_line).to_have_text("The call has ended. Thank you for being here.")
             expect(person.announcer).to_have_text("The call has ended. Thank you for being here.")

@@ -269,3 +269,22 @@ async def test_many_simultaneous_nudges_for_one_deadline_advance_the_room_once(r
         lambda: RoomEvent.objects.filter(kind="turn.ended", detail__outcome="timeout").count()
     )()
     assert timeouts == 1
+
+
+# One tab per person
+
+
+async def test_a_second_socket_of_the_same_person_replaces_the_first_and_she_stays_present(room, sockets):
+    fran, maya = await sockets(room.facilitator, room.maya)
+    newer = Socket(room.call.pk, room.maya)
+    assert await newer.connect()
+    state = await newer.state()
+    assert (await maya.error())["code"] == "replaced"
+    assert await maya.closed_with() == 4001
+    # The newer one stays open and in the room; the replaced one did not take Maya out of it.
+    await newer.send({"type": "sync"})
+    again = await newer.receive_until(lambda m: m["type"] == "state")
+    me = next(p for p in again["participants"] if p["id"] == state["you"]["participant"])
+    assert me["present"] is True and me["state"] == "admitted"
+    assert await fran.none_of("error")
+    await newer.close()

@@ -3,7 +3,8 @@
 
 import { ServerClock } from "./clock.js";
 
-const PERMANENT = new Set([4401, 4403, 4404, 4410, 4423, 4008]);
+// 4001: this person opened the room in another tab, which took over; this one waits to be asked back.
+const PERMANENT = new Set([4001, 4401, 4403, 4404, 4410, 4423, 4008]);
 const PING_EVERY_MS = 4000;
 const NO_STATE_MS = 10000;
 
@@ -103,6 +104,14 @@ export class RoomConnection {
   // A room action, carrying the version it was based on.
   act(type, fields = {}) {
     return this.send({ type, version: this.version ?? undefined, ...fields });
+  }
+
+  // Connect again after a permanent close, as a fresh socket that takes the whole snapshot.
+  reconnect() {
+    this.closedFor = null;
+    this.attempt = 0;
+    this.version = null;
+    this.connect();
   }
 
   close() {

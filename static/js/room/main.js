@@ -42,6 +42,7 @@ const connection = new RoomConnection(root.dataset.socket, {
     previous = state;
     state = snapshot;
     media.update(state);
+    if (state.status === "ended") finishMedia();
     render();
     narrate(previous, state);
     window.dispatchEvent(new CustomEvent("attunement:state", { detail: { version: state.version } }));
@@ -70,9 +71,52 @@ function showConnection(status, detail) {
       4410: t("This call has ended."),
       4423: t("The facilitator has closed the room to new arrivals."),
       4008: t("Too many messages were sent. Reload the page to come back."),
+      4001: t("This call is open in another tab."),
     };
     line.textContent = reasons[detail] || t("The connection closed.");
+    if (detail === 4001) {
+      showReplaced();
+      return;
+    }
+    // Nothing can happen in this room any more: let go of the microphone and camera.
+    finishMedia();
+    if (detail === 4410) showEnded(refusedFor === "ended");
   }
+}
+
+// Another tab of this person took over: this one lets go of the microphone, stays closed, and
+// offers to bring the call back here (which, in turn, replaces the other tab).
+const AWAY_HERE = [
+  "stage", "people", "my-controls", "checkin", "lobby", "audio-panel", "after-call", "facilitator-actions", "facilitator-panel",
+];
+
+function showReplaced() {
+  const hadFocus = root.contains(document.activeElement);
+  media.release();
+  for (const id of AWAY_HERE) if ($(id)) $(id).hidden = true;
+  $("replaced").hidden = false;
+  if (hadFocus) $("btn-come-back").focus();
+}
+
+$("btn-come-back").addEventListener("click", () => {
+  $("replaced").hidden = true;
+  $("audio-panel").hidden = false;
+  for (const id of ["facilitator-panel", "facilitator-actions"]) if ($(id)) $(id).hidden = false;
+  connection.reconnect();
+});
+
+let refusedFor = null; // the code of the server's last refusal, which comes just before it closes
+
+// When the call is over, every local track stops and the sound controls go.
+function finishMedia() {
+  media.close();
+  $("audio-panel").hidden = true;
+}
+
+// An ended call's room, opened again: only the way to the check-out.
+function showEnded(withCheckout) {
+  for (const id of ["stage", "people", "my-controls", "checkin", "lobby", "facilitator-actions"]) if ($(id)) $(id).hidden = true;
+  $("after-call").hidden = !withCheckout;
 }
 
 // Messages that are not snapshots
@@ -96,6 +140,7 @@ function receive(message) {
     return;
   }
   if (message.type === "error") {
+    refusedFor = message.code;
     if (message.code === "stale") connection.send({ type: "sync" });
     else announcer.say(message.message);
     return;
@@ -165,6 +210,7 @@ function startMedia(options) {
 
 function renderAudio(change = {}) {
   if (!state) return;
+  renderVideos();
   const status = media.status();
   $("btn-audio-start").hidden = status.started && !status.micDenied && !status.listenOnly;
   $("btn-audio-listen").hidden = status.started;
@@ -185,7 +231,14 @@ function renderAudio(change = {}) {
   else if (!status.listenOnly && status.started) note.textContent = status.muted ? t("Your microphone is off.") : t("Your microphone is on.");
   else if (status.listenOnly && status.started) note.textContent = t("Listening only.");
   else note.textContent = "";
-  if (change.floorOpened && status.muted) announcer.say(t("Your turn: unmute when you are ready."));
+  if (change.floorOpened && status.muted) {
+    announcer.say(t("Your turn: unmute when you are ready."));
+    if (status.started && !status.listenOnly) $("audio-panel").open = true;
+  }
+  let summary = t("off");
+  if (status.started && status.listenOnly) summary = t("listening only");
+  else if (status.started) summary = status.muted ? t("microphone off") : t("microphone on");
+  $("sound-summary").textContent = `(${summary})`;
   const list = $("audio-peers");
   list.replaceChildren(
     ...status.peers.map((peer) => {
@@ -226,6 +279,49 @@ $("btn-mute").addEventListener("click", () => {
   renderAudio();
 });
 $("btn-video").addEventListener("click", () => media.setVideo(!media.status().video));
+
+// Video: small tiles in the seats, this page's own camera as a preview in its seat. Each person
+// keeps one <video> across renders; "Hide video" (remembered on this device) shows none at all.
+const videos = new Map(); // participant id -> <video>
+let videoHidden = localStorage.getItem("attunement.hideVideo") === "true";
+
+function renderVideos() {
+  if (!state) return;
+  const hideButton = $("btn-hide-video");
+  hideButton.setAttribute("aria-pressed", String(videoHidden));
+  let any = false;
+  for (const seat of $("circle").querySelectorAll(".seat")) {
+    const id = Number(seat.dataset.participant);
+    const stream = media.videoOf(id);
+    any ||= Boolean(stream);
+    let video = videos.get(id);
+    if (!stream || videoHidden) {
+      video?.remove();
+      continue;
+    }
+    if (!video) {
+      video = document.createElement("video");
+      video.className = "seat-video";
+      video.muted = true; // the sound comes through the audio elements
+      video.playsInline = true;
+      video.autoplay = true;
+      video.setAttribute("aria-hidden", "true");
+      if (id === state.you.participant) video.classList.add("is-me");
+      videos.set(id, video);
+    }
+    if (video.srcObject !== stream) video.srcObject = stream;
+    if (video.parentElement !== seat) seat.prepend(video);
+    if (video.paused) video.play().catch(() => {});
+  }
+  for (const [id, video] of videos) if (!video.isConnected) videos.delete(id);
+  hideButton.hidden = !any && !videoHidden;
+}
+
+$("btn-hide-video").addEventListener("click", () => {
+  videoHidden = !videoHidden;
+  localStorage.setItem("attunement.hideVideo", String(videoHidden));
+  renderVideos();
+});
 
 // Support: a private exchange between someone who asked for it and the facilitators.
 
@@ -378,9 +474,13 @@ function renderView() {
   const inLobby = you.state === "lobby";
   $("lobby").hidden = !inLobby;
   $("stage").hidden = inLobby;
+  $("people").hidden = inLobby;
+  if ($("facilitator-actions")) $("facilitator-actions").hidden = state.status === "ended";
+  $("timer").hidden = state.status === "ended";
   $("my-controls").hidden = inLobby || state.status === "ended";
   renderSegment();
   renderCircle($("circle"), state);
+  renderVideos();
   renderSpeaker();
   renderControls();
   if (you.facilitator) {
@@ -538,7 +638,7 @@ function renderFacilitator() {
     "segment.next": live && state.segment_index + 1 < state.segments.length,
     "call.end": state.status !== "ended",
   };
-  for (const button of panel.querySelectorAll("[data-control]")) {
+  for (const button of root.querySelectorAll("[data-control]")) {
     button.hidden = !visible[button.dataset.control];
   }
   for (const input of panel.querySelectorAll("[data-setting]")) {
@@ -586,8 +686,14 @@ function renderFacilitator() {
       if (p.needs_support) {
         item.append(actionButton(fmt("Seen: %(name)s's request", { name: p.name }), "support.clear", { participant: p.id }));
       }
-      if (p.role === "member") {
-        item.append(actionButton(fmt("Remove %(name)s", { name: p.name }), "participant.remove", { participant: p.id }));
+      // Only members may be removed from the room; never the facilitators, never oneself.
+      if (p.role === "member" && p.id !== state.you.participant) {
+        const remove = actionButton(fmt("Remove %(name)s", { name: p.name }), "participant.remove", { participant: p.id }, {
+          title: fmt("Remove %(name)s from this call?", { name: p.name }),
+          text: t("They leave the circle now and cannot come back to this call."),
+          confirm: fmt("Remove %(name)s", { name: p.name }),
+        });
+        item.append(remove);
       }
       return item;
     }),
@@ -599,15 +705,15 @@ function renderStatusText(p) {
   return seat ? seat.textContent : "";
 }
 
-function actionButton(label, type, fields, withVersion = false) {
+function actionButton(label, type, fields, confirmation = null) {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "button small";
   button.dataset.focusKey = `${type}:${fields.participant ?? ""}`;
   button.textContent = label;
-  button.addEventListener("click", () => {
-    if (withVersion) connection.act(type, fields);
-    else connection.send({ type, ...fields });
+  button.addEventListener("click", async () => {
+    if (confirmation && !(await confirmFirst(confirmation))) return;
+    connection.send({ type, ...fields });
   });
   return button;
 }
@@ -637,6 +743,11 @@ function tick() {
   const timer = activeTimer(state);
   const label = $("time-left");
   const ring = $("ring-time");
+  // The time-up message has its own line below the ring, in body text: the ring only ever holds a time.
+  const note = $("time-note");
+  const timeUp = Boolean(timer) && timer.kind === "turn" && timer.ends - (state.status === "paused" ? Date.parse(state.paused_at) : now) <= 0;
+  note.hidden = !timeUp;
+  note.textContent = timeUp ? t("Time is up. Finishing gently.") : "";
   if (!timer) {
     label.textContent = "";
     ring.style.setProperty("--left", "0");
@@ -645,8 +756,8 @@ function tick() {
   const reference = state.status === "paused" ? Date.parse(state.paused_at) : now;
   const left = timer.ends - reference;
   const total = Math.max(1, timer.ends - Date.parse(state.turn?.started_at || state.phase_started_at || state.server_now));
-  if (timer.kind === "turn" && left <= 0) {
-    label.textContent = t("Time is up. Finishing gently.");
+  if (timeUp) {
+    label.textContent = clockText(0);
     ring.style.setProperty("--left", "0");
   } else {
     label.textContent = clockText(left);
@@ -743,10 +854,49 @@ function perform(type) {
   if (!sent) announcer.say(t("Not connected right now. Please try again in a moment."));
 }
 
-root.addEventListener("click", (event) => {
+// Destructive actions ask first, in a modal dialog: the focus moves into it (onto "Cancel", the safe
+// choice), Escape cancels, and the focus goes back to the control that opened it (or its re-rendered twin).
+function confirmFirst({ title, text, confirm }) {
+  const dialog = $("confirm-dialog");
+  const opener = document.activeElement;
+  const key = focusKey(opener);
+  $("confirm-title").textContent = title;
+  $("confirm-text").textContent = text;
+  $("confirm-ok").textContent = confirm;
+  return new Promise((resolve) => {
+    const finish = (answer) => {
+      $("confirm-ok").removeEventListener("click", ok);
+      $("confirm-cancel").removeEventListener("click", cancel);
+      dialog.removeEventListener("close", closed);
+      if (dialog.open) dialog.close();
+      const back = usable(opener) ? opener : [...root.querySelectorAll("[data-focus-key], [id]")].find((el) => key && focusKey(el) === key);
+      if (usable(back)) back.focus();
+      resolve(answer);
+    };
+    const ok = () => finish(true);
+    const cancel = () => finish(false);
+    const closed = () => finish(false); // Escape
+    $("confirm-ok").addEventListener("click", ok);
+    $("confirm-cancel").addEventListener("click", cancel);
+    dialog.addEventListener("close", closed);
+    dialog.showModal();
+    $("confirm-cancel").focus();
+  });
+}
+
+root.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-action], button[data-control]");
   if (!button) return;
-  perform(button.dataset.action || button.dataset.control);
+  const type = button.dataset.action || button.dataset.control;
+  if (type === "call.end") {
+    const sure = await confirmFirst({
+      title: t("End the call for everyone?"),
+      text: t("Everyone leaves the circle and the call cannot start again."),
+      confirm: t("End the call for everyone"),
+    });
+    if (!sure) return;
+  }
+  perform(type);
 });
 
 $("btn-type").addEventListener("click", () => {
@@ -788,6 +938,7 @@ const SHORTCUTS = { d: "btn-done", p: "btn-pass", r: "btn-resonate", h: "btn-han
 document.addEventListener("keydown", (event) => {
   if (event.altKey || event.ctrlKey || event.metaKey) return;
   if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+  if ($("confirm-dialog").open) return;
   const id = SHORTCUTS[event.key.toLowerCase()];
   if (!id) return;
   const button = $(id);
@@ -841,6 +992,11 @@ document.addEventListener("visibilitychange", () => {
     tick();
   }
 });
+
+// On a phone the first screen is the ring, who speaks and the person's own actions: sound, check-in
+// and the facilitator's full controls are disclosures, closed. Beside a wide circle they start open.
+const wide = window.matchMedia("(min-width: 62rem)").matches;
+for (const details of root.querySelectorAll("details[data-open-wide]")) details.open = wide;
 
 setInterval(tick, 250);
 connection.connect();

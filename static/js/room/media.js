@@ -12,7 +12,9 @@
 //   media.setMuted(muted)               the person's own mute button
 //   media.setVideo(on)                  camera on or off
 //   media.setVolume(participantId, v)   one listener's volume for one person (0..1)
+//   media.videoOf(participantId)        the stream to show in that person's seat, or null
 //   media.status()                      what the UI shows: peers, levels, warnings
+//   media.release()                     let go of the peers, microphone and camera (another tab took over)
 //   media.close()
 //
 // The turn logic never depends on media: a room works with every microphone denied.
@@ -229,6 +231,10 @@ export class MediaMesh {
         this.watchLevel(id, stream);
       } else {
         peer.videoStream = stream;
+        // A camera turned off elsewhere stops sending frames: the tile goes until it sends again.
+        track.addEventListener("mute", () => this.onChange());
+        track.addEventListener("unmute", () => this.onChange());
+        track.addEventListener("ended", () => this.onChange());
       }
       this.onChange();
     };
@@ -435,6 +441,13 @@ export class MediaMesh {
     if (changed) this.onChange();
   }
 
+  // The video to show for a person (this page's own camera for `me`), or null when there is none.
+  videoOf(id) {
+    const stream = id === this.me ? this.local : this.peers.get(id)?.videoStream;
+    const live = stream?.getVideoTracks().some((track) => track.readyState === "live" && (id === this.me || !track.muted));
+    return live ? stream : null;
+  }
+
   status() {
     const talkingWhileMuted = Boolean(this.local) && this.muted && Boolean(this.localSpeaking);
     return {
@@ -454,6 +467,20 @@ export class MediaMesh {
         volume: this.volumes.get(peer.id) ?? 1,
       })),
     };
+  }
+
+  // Let go of every connection, the microphone and the camera, but stay ready to start again.
+  release() {
+    for (const id of [...this.peers.keys()]) this.drop(id);
+    for (const track of this.local?.getTracks() || []) track.stop();
+    this.local = null;
+    this.localAnalyser = null;
+    this.localSpeaking = false;
+    this.started = false;
+    this.listenOnly = true;
+    this.muted = true;
+    this.video = false;
+    this.onChange();
   }
 
   close() {

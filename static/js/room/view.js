@@ -73,8 +73,14 @@ export function statusLabel(state, p) {
   return label ? t(label) : t("listening");
 }
 
+// Up to this many people sit around a drawn circle; more sit in rows of equal seats.
+export const RING_SEATS = 8;
+
 export function renderCircle(list, state) {
   const people = state.participants.filter((p) => p.state === "admitted");
+  const ring = people.length > 1 && people.length <= RING_SEATS;
+  list.classList.toggle("is-ring", ring);
+  list.style.setProperty("--n", String(people.length));
   const items = people.map((p, index) => {
     const item = document.createElement("li");
     item.className = "seat";
@@ -85,9 +91,11 @@ export function renderCircle(list, state) {
     if (state.next === p.id) item.classList.add("is-next");
     if (!p.present) item.classList.add("is-away");
     if (p.hand) item.classList.add("has-hand");
+    if (p.needs_support && state.you.facilitator) item.classList.add("needs-support");
     const name = document.createElement("span");
     name.className = "seat-name";
-    name.textContent = p.name;
+    name.textContent = p.name; // a long name is cut short on screen (CSS), whole for assistive technology
+    name.title = p.name;
     const status = document.createElement("span");
     status.className = "seat-status";
     status.textContent = statusLabel(state, p);
@@ -95,7 +103,10 @@ export function renderCircle(list, state) {
     if (p.checkin) {
       const checkin = document.createElement("span");
       checkin.className = "seat-checkin";
-      checkin.textContent = fmt("checked in: %(word)s", { word: p.checkin });
+      const label = document.createElement("span");
+      label.className = "visually-hidden";
+      label.textContent = `${t("checked in:")} `;
+      checkin.append(label, p.checkin);
       item.append(checkin);
     }
     item.append(status);
@@ -123,6 +134,12 @@ export function renderCircle(list, state) {
       flag.className = "seat-support";
       flag.textContent = t("asked for support");
       item.append(flag);
+    }
+    // Details that do not fit a round seat stay for screen readers (and in the facilitator's list).
+    if (ring) {
+      for (const detail of item.querySelectorAll(".seat-role, .seat-mark, .seat-accommodations, .seat-support")) {
+        detail.classList.add("visually-hidden");
+      }
     }
     return item;
   });
