@@ -31,7 +31,8 @@ else:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", required=True)
 
 # The public address of the site, for links in emails and calendar files sent without a request.
-SITE_URL = env.url("SITE_URL", {"http", "https"}, "http://127.0.0.1:8000" if DEBUG else None)
+# In the embedded default it follows HOST and PORT, so links point at the server `make run` started.
+SITE_URL = env.url("SITE_URL", {"http", "https"}, env.local_url() if DEBUG else None)
 if SITE_URL is None:
     raise ImproperlyConfigured("SITE_URL must be set (for example https://attune.example.org) when DEBUG is off.")
 SITE_URL = SITE_URL.rstrip("/")
