@@ -46,6 +46,7 @@ def past_call(
         time_zone="Europe/Berlin",
         capacity=12,
         title=title,
+        ended_at=starts_at + timedelta(hours=1),
     )
     planned = list(call_format.segments or [])
     agenda = [
