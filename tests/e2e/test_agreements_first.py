@@ -1,4 +1,4 @@
-""""I'm going" before accepting the group agreements leads to the agreements, and accepting them
+""" "I'm going" before accepting the group agreements leads to the agreements, and accepting them
 leads back to the call, where "I'm going" then takes a seat."""
 
 from datetime import timedelta
