@@ -1,7 +1,7 @@
 """Settings for Attunement, read from the environment.
 
 With no environment this is the embedded default: DEBUG on, SQLite under var/, the in-memory
-channel layer, email printed to the console and saved under var/mail/, and Celery on a broker
+channel layer, email saved under var/mail/, and Celery on a broker
 that lives in files. DATABASE_URL and REDIS_URL switch the same code to PostgreSQL and Redis.
 """
 
@@ -208,7 +208,7 @@ if not ROOM_CLOCK_IN_WEB:
         "options": {"expires": 5},
     }
 
-# Email: SMTP when EMAIL_HOST is set, otherwise printed to the console and saved under var/mail/.
+# Email: SMTP when EMAIL_HOST is set, otherwise saved under var/mail/ (one log line each).
 EMAIL_HOST = env.str("EMAIL_HOST")
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -357,13 +357,18 @@ LOGGING = {
     "filters": {
         "correlation": {"()": "core.logs.CorrelationFilter"},
         "redact": {"()": "core.logs.RedactFilter"},
+        "refusal": {"()": "core.logs.RefusalFilter"},
     },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
         "json": {"()": "core.logs.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["correlation", "redact"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["correlation", "redact", "refusal"],
+        }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Django's and uvicorn's lines (uvicorn's access log included) lose their own handlers and reach
@@ -373,6 +378,11 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "uvicorn": {"handlers": [], "propagate": True},
         "uvicorn.access": {"handlers": [], "propagate": True},
+        # Celery's lines for each task sent, received and done would be several a second (the room
+        # sweep runs every second): our tasks log what they did instead, when they did something.
+        "celery.beat": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
     },
 }
 
