@@ -112,6 +112,23 @@ def my_calls(*, user, now=None) -> dict:
     return {"upcoming": list(upcoming), "recent": list(recent), "now": now}
 
 
+def next_step(*, user, now=None) -> dict:
+    """What a signed-in person might do next, for the home page: their next call, else whether they
+    belong to a community yet."""
+    now = now or timezone.now()
+    call = (
+        Call.objects.filter(involving(user), status=Call.Status.SCHEDULED)
+        .still_ahead(now)
+        .select_related("community")
+        .order_by("starts_at")
+        .first()
+    )
+    if call is not None:
+        return {"next_call": call, "in_a_community": True}
+    in_a_community = Membership.objects.filter(user=user, state=Membership.State.ACTIVE).exists()
+    return {"next_call": None, "in_a_community": in_a_community}
+
+
 def call_page(*, call_id: int, user) -> dict:
     call = with_viewer_rsvp(
         with_seats(Call.objects.select_related("community", "format", "facilitator", "co_facilitator", "series")),
