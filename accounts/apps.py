@@ -13,6 +13,13 @@ class AccountsConfig(AppConfig):
 
         user_logged_in.connect(keep_account_on_login, dispatch_uid="keep_account_on_login")
 
+        from allauth.account.signals import email_confirmed, user_signed_up
+
+        from accounts.signals import mark_new_member
+
+        user_signed_up.connect(mark_new_member, dispatch_uid="mark_new_member_signed_up")
+        email_confirmed.connect(mark_new_member, dispatch_uid="mark_new_member_confirmed")
+
         from allauth.mfa import signals as mfa_signals
 
         from accounts.signals import two_factor_changed

@@ -93,6 +93,13 @@ class ProfileForm(forms.ModelForm):
             "cue_volume": forms.NumberInput(attrs={"type": "range", "min": 0, "max": 100, "step": 5}),
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.CheckboxInput):
+                # The box first, its label beside it. (Form templates load from app directories.)
+                field.template_name = "accounts/_check_field.html"
+
     def sections(self):
         return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
 

@@ -10,6 +10,16 @@ from core import standing, two_factor
 profile_changed = Signal()
 
 
+NEW_MEMBER_KEY = "new_member"
+
+
+def mark_new_member(sender, request=None, **kwargs):
+    """Signing up, and confirming the address that finishes it, mark the session: the home page then
+    says "Welcome", not "Welcome back"."""
+    if request is not None and hasattr(request, "session"):
+        request.session[NEW_MEMBER_KEY] = True
+
+
 def keep_account_on_login(sender, request, user, **kwargs):
     """Logging in during the 7-day grace period cancels a deletion request."""
     if privacy.cancel_deletion(user=user) and request is not None:

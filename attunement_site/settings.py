@@ -1,7 +1,7 @@
 """Settings for Attunement, read from the environment.
 
 With no environment this is the embedded default: DEBUG on, SQLite under var/, the in-memory
-channel layer, email printed to the console and saved under var/mail/, and Celery on a broker
+channel layer, email saved under var/mail/, and Celery on a broker
 that is a SQLite file. DATABASE_URL and REDIS_URL switch the same code to PostgreSQL and Redis.
 """
 
@@ -31,7 +31,8 @@ else:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", required=True)
 
 # The public address of the site, for links in emails and calendar files sent without a request.
-SITE_URL = env.url("SITE_URL", {"http", "https"}, "http://127.0.0.1:8000" if DEBUG else None)
+# In the embedded default it follows HOST and PORT, so links point at the server `make run` started.
+SITE_URL = env.url("SITE_URL", {"http", "https"}, env.local_url() if DEBUG else None)
 if SITE_URL is None:
     raise ImproperlyConfigured("SITE_URL must be set (for example https://attune.example.org) when DEBUG is off.")
 SITE_URL = SITE_URL.rstrip("/")
@@ -204,7 +205,7 @@ if not ROOM_CLOCK_IN_WEB:
         "options": {"expires": 5},
     }
 
-# Email: SMTP when EMAIL_HOST is set, otherwise printed to the console and saved under var/mail/.
+# Email: SMTP when EMAIL_HOST is set, otherwise saved under var/mail/ (one log line each).
 EMAIL_HOST = env.str("EMAIL_HOST")
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -353,13 +354,18 @@ LOGGING = {
     "filters": {
         "correlation": {"()": "core.logs.CorrelationFilter"},
         "redact": {"()": "core.logs.RedactFilter"},
+        "refusal": {"()": "core.logs.RefusalFilter"},
     },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
         "json": {"()": "core.logs.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["correlation", "redact"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["correlation", "redact", "refusal"],
+        }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Django's and uvicorn's lines (uvicorn's access log included) lose their own handlers and reach
@@ -369,6 +375,11 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "uvicorn": {"handlers": [], "propagate": True},
         "uvicorn.access": {"handlers": [], "propagate": True},
+        # Celery's lines for each task sent, received and done would be several a second (the room
+        # sweep runs every second): our tasks log what they did instead, when they did something.
+        "celery.beat": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
     },
 }
 

@@ -2,11 +2,18 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from accounts.signals import NEW_MEMBER_KEY
 from attunement_site.health import run_checks
+from groups import selectors
 
 
 def home(request):
-    return render(request, "home.html")
+    context = {}
+    if request.user.is_authenticated:
+        # A person who has just signed up is welcomed, not welcomed back: once, on their first visit.
+        context["new_member"] = request.session.pop(NEW_MEMBER_KEY, False)
+        context.update(selectors.next_step(user=request.user))
+    return render(request, "home.html", context)
 
 
 def privacy(request):

@@ -90,6 +90,17 @@ class Env:
             raise ImproperlyConfigured(f"{name} has a malformed port in {value!r}.") from None
         return value
 
+    def local_url(self) -> str:
+        """The address the embedded server listens on, from HOST and PORT as `make run` uses them.
+        A wildcard host (0.0.0.0, ::) is reached through 127.0.0.1."""
+        host = self.str("HOST", "127.0.0.1")
+        if host in {"0.0.0.0", "::", "[::]"}:  # noqa: S104  (read, not bound)
+            host = "127.0.0.1"
+        elif ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        port = self.int("PORT", 8000, minimum=1, maximum=65535)
+        return f"http://{host}:{port}"
+
     def json(self, name: str, default=None):
         value = self._raw(name)
         if value is None:

@@ -67,6 +67,18 @@ class RedactFilter(logging.Filter):
         return True
 
 
+class RefusalFilter(logging.Filter):
+    """A refused request (a 4xx from Django, a 403 or 404 above all) is one line, without the
+    traceback of the exception that refused it: it is the site working, not failing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and 400 <= status < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {

@@ -15,6 +15,7 @@ from groups.services.scheduling import CallDetails, call_create, series_create
 
 SLUG = "demo-circle"
 TRY_NOW_TITLE = "Try the room now"
+WEEKLY_CAPACITY = 8
 WEEKLY_TITLE = "Weekly circle"
 
 
@@ -55,7 +56,7 @@ def seed_community(*, owner, facilitator, members, now=None) -> Community:
         facilitator=facilitator,
         co_facilitator=None,
         duration_minutes=75,
-        capacity=8,
+        capacity=WEEKLY_CAPACITY,
     )
     if not Series.objects.filter(community=community, title=WEEKLY_TITLE).exists():
         first_day = (now + timedelta(days=1)).date()

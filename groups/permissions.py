@@ -5,6 +5,7 @@ and schedule calls. Active members RSVP and join calls once they have accepted t
 """
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Min
 
 from groups.models import Community, Membership
 
@@ -57,6 +58,14 @@ def owns_a_community(user_id: int) -> bool:
     return Membership.objects.filter(
         user_id=user_id, role=Membership.Role.OWNER, state=Membership.State.ACTIVE
     ).exists()
+
+
+def owner_since(user_id: int):
+    """When this person first became an owner of a community they still own: their grace for
+    two-factor login starts then (core.two_factor)."""
+    return Membership.objects.filter(
+        user_id=user_id, role=Membership.Role.OWNER, state=Membership.State.ACTIVE
+    ).aggregate(since=Min("created_at"))["since"]
 
 
 def can_view(user, community: Community) -> bool:

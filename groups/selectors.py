@@ -13,6 +13,7 @@ from groups.models import RSVP, Agreement, Call, CallFormat, Community, Invite, 
 
 UPCOMING_ON_COMMUNITY_PAGE = 12
 RECENT_DAYS = 30
+RECENT_ON_COMMUNITY_PAGE = 5
 
 
 def _rsvp_count(status):
@@ -87,14 +88,18 @@ def directory(*, user, now=None):
 
 def community_page(*, community: Community, user, now=None) -> dict:
     now = now or timezone.now()
-    calls = (
-        Call.objects.filter(community=community, ends_at__gt=now)
-        .select_related("format", "facilitator")
-        .order_by("starts_at")
+    base = Call.objects.filter(community=community).select_related("format", "facilitator")
+    calls = with_viewer_rsvp(with_seats(base.still_ahead(now).order_by("starts_at")), user)
+    recent = with_viewer_rsvp(
+        with_seats(base.over(now).filter(starts_at__gte=now - timedelta(days=RECENT_DAYS)).order_by("-starts_at")), user
     )
-    calls = with_viewer_rsvp(with_seats(calls), user)[:UPCOMING_ON_COMMUNITY_PAGE]
     agreement = Agreement.objects.get(community=community, version=community.agreements_version)
-    return {"calls": list(calls), "agreement": agreement}
+    return {
+        "calls": list(calls[:UPCOMING_ON_COMMUNITY_PAGE]),
+        "recent": list(recent[:RECENT_ON_COMMUNITY_PAGE]),
+        "agreement": agreement,
+        "now": now,
+    }
 
 
 def my_calls(*, user, now=None) -> dict:
@@ -102,9 +107,26 @@ def my_calls(*, user, now=None) -> dict:
     now = now or timezone.now()
     base = Call.objects.filter(involving(user)).select_related("community", "format")
     base = with_viewer_rsvp(with_seats(base), user)
-    upcoming = base.filter(ends_at__gt=now).order_by("starts_at")[:50]
-    recent = base.filter(ends_at__lte=now, starts_at__gte=now - timedelta(days=RECENT_DAYS)).order_by("-starts_at")[:20]
-    return {"upcoming": list(upcoming), "recent": list(recent)}
+    upcoming = base.still_ahead(now).order_by("starts_at")[:50]
+    recent = base.over(now).filter(starts_at__gte=now - timedelta(days=RECENT_DAYS)).order_by("-starts_at")[:20]
+    return {"upcoming": list(upcoming), "recent": list(recent), "now": now}
+
+
+def next_step(*, user, now=None) -> dict:
+    """What a signed-in person might do next, for the home page: their next call, else whether they
+    belong to a community yet."""
+    now = now or timezone.now()
+    call = (
+        Call.objects.filter(involving(user), status=Call.Status.SCHEDULED)
+        .still_ahead(now)
+        .select_related("community")
+        .order_by("starts_at")
+        .first()
+    )
+    if call is not None:
+        return {"next_call": call, "in_a_community": True}
+    in_a_community = Membership.objects.filter(user=user, state=Membership.State.ACTIVE).exists()
+    return {"next_call": None, "in_a_community": in_a_community}
 
 
 def series_page(*, series, user) -> dict:

@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from groups.models import RSVP, Call
+from groups.models.calls import DEFAULT_CAPACITY
 from journey import services
 from journey.models import CheckOut
 from sharing.models import Participant, Room, RoomEvent
@@ -29,7 +30,16 @@ class Attendee:
 
 
 def past_call(
-    *, community, facilitator, call_format, weeks_ago: float, title="Weekly circle", attendees=(), segments=(), now=None
+    *,
+    community,
+    facilitator,
+    call_format,
+    weeks_ago: float,
+    title="Weekly circle",
+    attendees=(),
+    segments=(),
+    capacity=DEFAULT_CAPACITY,
+    now=None,
 ) -> Call:
     """A call that took place `weeks_ago`, with an ended room. `segments` lists (planned_s, actual_s).
 
@@ -44,8 +54,9 @@ def past_call(
         starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=75),
         time_zone="Europe/Berlin",
-        capacity=12,
+        capacity=capacity,
         title=title,
+        ended_at=starts_at + timedelta(hours=1),
     )
     planned = list(call_format.segments or [])
     agenda = [
@@ -99,7 +110,9 @@ def past_call(
     return call
 
 
-def seed_history(*, community, facilitator, members, call_format, weeks: int = 12, title: str, seed: int = 7) -> int:
+def seed_history(
+    *, community, facilitator, members, call_format, weeks: int = 12, title: str, seed: int = 7, capacity=None
+) -> int:
     """`weeks` weekly calls before now, unless the community already has a record. Returns how many.
 
     Each call has at least three members' answers (with three members or more), so every one of
@@ -131,5 +144,6 @@ def seed_history(*, community, facilitator, members, call_format, weeks: int = 1
             title=title,
             attendees=attendees,
             segments=segments,
+            capacity=capacity or DEFAULT_CAPACITY,
         )
     return weeks

@@ -7,7 +7,7 @@ CheckOutTally, and published only if at least MIN_ANSWERS members answered. Ever
 has goes through journey.insights, which reads only published tallies.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -15,14 +15,15 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from groups.models.calls import CHECKOUT_OPEN_FOR  # noqa: F401  (the window belongs to the call's life)
+
 NOTE_MAX_LENGTH = 2000
 MIN_ANSWERS = 3  # k: a call's answers are published only when at least this many members answered
-CHECKOUT_OPEN_FOR = timedelta(hours=48)  # after the call's end; later answers are refused
 
 
 def checkout_closes_at(call) -> datetime:
     """When a call's check-out closes and its answers are tallied."""
-    return call.ends_at + CHECKOUT_OPEN_FOR
+    return call.checkout_closes_at
 
 
 class Practice(models.Model):

@@ -360,6 +360,8 @@ def _end(change: Change, payload: dict) -> None:
     room.phase = Room.Phase.NONE
     room.phase_ends_at = room.segment_ends_at = None
     room.ended_at = change.now
+    # The call's pages read its end from the call: it is over for everyone, even before its scheduled end.
+    Call.objects.filter(pk=room.call_id, ended_at__isnull=True).update(ended_at=change.now)
     for p in change.participants.values():
         p.checkin = ""  # a check-in belongs to the call; nothing of it stays afterwards
     change.event("call.ended", duration=change.now - (room.started_at or change.now))

@@ -13,6 +13,7 @@ MIN_CAPACITY = 2
 MAX_CAPACITY = 12
 DEFAULT_CAPACITY = 8
 JOIN_OPENS_BEFORE = timedelta(minutes=10)
+CHECKOUT_OPEN_FOR = timedelta(hours=48)  # after the call's scheduled end; later answers are refused
 
 
 class Series(models.Model):
@@ -75,6 +76,14 @@ class CallQuerySet(models.QuerySet):
     def not_ended(self, now):
         return self.filter(ends_at__gt=now)
 
+    def still_ahead(self, now):
+        """Calls still to come or going on: neither past their end nor closed early in the room."""
+        return self.filter(ends_at__gt=now, ended_at__isnull=True)
+
+    def over(self, now):
+        """Calls that have ended, by the clock or because the facilitator closed the room."""
+        return self.filter(models.Q(ends_at__lte=now) | models.Q(ended_at__isnull=False))
+
 
 class Call(models.Model):
     """One call: a one-off, or one occurrence of a series. Its uid and sequence feed calendars."""
@@ -103,6 +112,7 @@ class Call(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)  # set when the room ends, perhaps early
 
     objects = CallQuerySet.as_manager()
 
@@ -143,14 +153,32 @@ class Call(models.Model):
     def local_start(self):
         return timezone.localtime(self.starts_at, zoneinfo.ZoneInfo(self.time_zone))
 
-    def rsvp_open(self, now) -> bool:
-        return self.status == self.Status.SCHEDULED and now < self.starts_at
-
-    def join_open(self, now) -> bool:
-        return self.status == self.Status.SCHEDULED and self.join_opens_at <= now < self.ends_at
+    @property
+    def checkout_closes_at(self):
+        return self.ends_at + CHECKOUT_OPEN_FOR
 
     def has_ended(self, now) -> bool:
-        return now >= self.ends_at
+        return self.ended_at is not None or now >= self.ends_at
+
+    def life(self, now) -> str:
+        """Where the call is in its life: scheduled, open (the room lets people in), live, ended or cancelled."""
+        if self.status == self.Status.CANCELLED:
+            return "cancelled"
+        if self.has_ended(now):
+            return "ended"
+        if now >= self.starts_at:
+            return "live"
+        if now >= self.join_opens_at:
+            return "open"
+        return "scheduled"
+
+    def rsvp_open(self, now) -> bool:
+        return self.status == self.Status.SCHEDULED and now < self.starts_at and self.ended_at is None
+
+    def join_open(self, now) -> bool:
+        return (
+            self.status == self.Status.SCHEDULED and self.join_opens_at <= now < self.ends_at and self.ended_at is None
+        )
 
     def is_facilitated_by(self, user) -> bool:
         return user.pk is not None and user.pk in {self.facilitator_id, self.co_facilitator_id}

@@ -48,3 +48,9 @@ def seconds_label(value):
     if value > 60:
         return _("%(m)s min %(s)s s") % {"m": value // 60, "s": value % 60}
     return _("%(n)s s") % {"n": value}
+
+
+@register.simple_tag
+def call_life(call, now):
+    """scheduled, open, live, ended or cancelled: see Call.life."""
+    return call.life(now or timezone.now())

@@ -28,6 +28,7 @@ def _call_context(request, call_id):
             and membership.is_active
             and not membership.has_accepted(community.agreements_version),
             "now": now,
+            "life": call.life(now),
             "rsvp_open": call.rsvp_open(now),
             "join_open": call.join_open(now),
             "seats_left": max(call.capacity - call.going_count, 0),

@@ -21,7 +21,12 @@ async function submitFragment(event) {
     form.submit();
     return;
   }
-  if (!response.ok || !part || response.redirected) {
+  if (response.redirected) {
+    // The server sent us elsewhere first (the group agreements, say): go there, as a plain form would.
+    window.location.assign(response.url);
+    return;
+  }
+  if (!response.ok || !part) {
     window.location.reload();
     return;
   }

@@ -46,7 +46,7 @@ def log_in(page, email, name):
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_text(f"Welcome back, {name}.")).to_be_visible()
 
 
@@ -115,10 +115,10 @@ def test_pages_have_no_serious_or_critical_violations(browser, site, theme):
         page.get_by_role("button", name="Sign Up").click()
         expect(page.locator(".errorlist").first).to_be_visible()
         found += scan(page, "sign-up, with errors", theme)
-        found += visit_and_scan(page, "/accounts/login/", "log-in", theme, "Sign In")
+        found += visit_and_scan(page, "/accounts/login/", "log-in", theme, "Log in")
         page.get_by_label("Email").fill(circle.member.email)
         page.get_by_label("Password").fill("not-the-password")
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
         expect(page.get_by_text("are not correct")).to_be_visible()
         found += scan(page, "log-in, with an error", theme)
 

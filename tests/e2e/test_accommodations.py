@@ -84,7 +84,7 @@ def open_browser(browser, site):
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(user.email)
         page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
         expect(page.get_by_text(f"Welcome back, {user.display_name}.")).to_be_visible()
         return page
 

@@ -136,7 +136,7 @@ def test_a_member_takes_part_in_a_call_with_the_keyboard_alone(browser, site):
         fran.goto("/accounts/login/")
         fran.get_by_label("Email").fill(circle.facilitator.email)
         fran.get_by_label("Password").fill(PASSWORD)
-        fran.get_by_role("button", name="Sign In").click()
+        fran.get_by_role("button", name="Log in").click()
         expect(fran.get_by_text("Welcome back, Fran.")).to_be_visible()
         fran.goto(f"/calls/{call.pk}/room/")
         expect(fran.locator("#connection")).to_be_hidden()
@@ -161,14 +161,14 @@ def test_a_member_takes_part_in_a_call_with_the_keyboard_alone(browser, site):
 
         # Log in.
         keys.press("Enter")
-        expect(maya.get_by_role("heading", name="Sign In")).to_be_visible()
-        move_focus(maya, "Email:")
+        expect(maya.get_by_role("heading", name="Log in")).to_be_visible()
+        move_focus(maya, "Email")
         check_focus_ring(maya, "email field")
         keys.type(circle.member.email)
-        move_focus(maya, "Password:")
+        move_focus(maya, "Password")
         keys.type(PASSWORD)
-        move_focus(maya, "Sign In")
-        check_focus_ring(maya, "Sign In button")
+        move_focus(maya, "Log in")
+        check_focus_ring(maya, "Log in button")
         keys.press("Enter")
         expect(maya.get_by_text("Welcome back, Maya.")).to_be_visible()
 
@@ -278,10 +278,10 @@ def test_focus_ring_is_visible_in_low_light(browser, site):
         check_focus_ring(page, "skip link (low light)")
         move_focus(page, "Low light")
         check_focus_ring(page, "Low light toggle (low light)")
-        move_focus(page, "Email:")
+        move_focus(page, "Email")
         check_focus_ring(page, "email field (low light)")
-        move_focus(page, "Sign In")
-        check_focus_ring(page, "Sign In button (low light)")
+        move_focus(page, "Log in")
+        check_focus_ring(page, "Log in button (low light)")
     finally:
         context.close()
 
@@ -307,7 +307,7 @@ def test_the_facilitator_panel_keeps_keyboard_focus_while_the_room_changes(brows
             page.goto("/accounts/login/")
             page.get_by_label("Email").fill(user.email)
             page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign In").click()
+            page.get_by_role("button", name="Log in").click()
             expect(page.get_by_text(f"Welcome back, {user.display_name}.")).to_be_visible()
             pages[user.display_name] = page
         fran, maya, jonas_page = pages["Fran"], pages["Maya"], pages["Jonas"]

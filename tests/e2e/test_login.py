@@ -10,7 +10,7 @@ def test_demo_member_logs_in_with_the_demo_password(page):
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill("member1@example.com")
     page.get_by_label("Password").fill("attune-demo")
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
 
     expect(page.get_by_text("Welcome back, Maya.")).to_be_visible()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
@@ -23,7 +23,7 @@ def test_wrong_password_is_explained_and_does_not_log_in(page):
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill("member1@example.com")
     page.get_by_label("Password").fill("not-the-password")
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
 
     expect(page.get_by_text("email address and/or password you specified are not correct")).to_be_visible()
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)

@@ -67,7 +67,7 @@ def log_in(person):
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(person.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_text(f"Welcome back, {person.name}.")).to_be_visible()
 
 

@@ -30,6 +30,7 @@ class Command(BaseCommand):
             members=[people[email] for email in demo.MEMBER_EMAILS],
             call_format=format_default(),
             title=groups_demo.WEEKLY_TITLE,
+            capacity=groups_demo.WEEKLY_CAPACITY,  # past calls have the seats of the series they stand for
         )
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"Facilitator: {demo.FACILITATOR_EMAIL}")
