@@ -715,6 +715,10 @@ def _takeover(change: Change, payload: dict) -> None:
     change.event("facilitator.takeover", subject=co)
 
 
+def _standing_changed(change: Change, payload: dict) -> None:
+    _recheck_locked(change, payload.get("user"))
+
+
 HANDLERS = {
     "call.start": _start,
     "call.end": _end,
@@ -746,7 +750,7 @@ HANDLERS = {
     "presence.enter": _presence_enter,
     "presence.leave": _presence_leave,
     "facilitator.takeover": _takeover,
-    "standing.changed": lambda change, payload: _recheck_locked(change, payload.get("user")),
+    "standing.changed": _standing_changed,
 }
 if set(HANDLERS) != set(states.BY_ACTION):
     raise states.TableError("every action in the table needs exactly one handler")
