@@ -348,6 +348,9 @@ TURN_TTL_SECONDS = env.int("TURN_TTL_SECONDS", 600, minimum=180, maximum=3600)
 # Logs: JSON lines with correlation ids in production, plain text while developing.
 LOG_LEVEL = env.choice("LOG_LEVEL", {"DEBUG", "INFO", "WARNING", "ERROR"}, "INFO")
 LOG_FORMAT = env.choice("LOG_FORMAT", {"json", "text"}, "text" if DEBUG else "json")
+# Celery's own line for each task sent, received and done: several a second, since the room sweep
+# runs every second. Off by default (our tasks log what they did); INFO turns them on.
+CELERY_TASK_LOG_LEVEL = env.choice("CELERY_TASK_LOG_LEVEL", {"DEBUG", "INFO", "WARNING", "ERROR"}, "WARNING")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -375,11 +378,9 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "uvicorn": {"handlers": [], "propagate": True},
         "uvicorn.access": {"handlers": [], "propagate": True},
-        # Celery's lines for each task sent, received and done would be several a second (the room
-        # sweep runs every second): our tasks log what they did instead, when they did something.
-        "celery.beat": {"level": "WARNING"},
-        "celery.app.trace": {"level": "WARNING"},
-        "celery.worker.strategy": {"level": "WARNING"},
+        "celery.beat": {"level": CELERY_TASK_LOG_LEVEL},
+        "celery.app.trace": {"level": CELERY_TASK_LOG_LEVEL},
+        "celery.worker.strategy": {"level": CELERY_TASK_LOG_LEVEL},
     },
 }
 

@@ -105,6 +105,7 @@ def server_environment(var_dir: Path, **overrides) -> dict[str, str]:
             "DEBUG": "true",
             "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "attunement"),
             "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "CELERY_TASK_LOG_LEVEL": "INFO",  # the tests read Celery's lines for tasks sent and done
         }
     )
     if settings.REDIS_URL:
@@ -158,6 +159,7 @@ class EmbeddedRun:
             "PORT": str(self.port),
             "SITE_URL": self.url,
             "CELERY_CONCURRENCY": "1",
+            "CELERY_TASK_LOG_LEVEL": "INFO",  # wait_up reads beat's "Starting..." line
             MARKER: self.run_id,
             **environ,
         }
