@@ -117,11 +117,22 @@ else:
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction pooling mode a server-side cursor (QuerySet.iterator()) cannot
+    # outlive its transaction's server connection: DATABASE_DISABLE_SERVER_SIDE_CURSORS turns them off.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: the channel layer, the cache and the Celery broker. Without it, in-process equivalents.
 REDIS_URL = env.url("REDIS_URL", {"redis", "rediss"})
 CHANNEL_LAYER_PREFIX = env.str("CHANNEL_LAYER_PREFIX", "attunement")
+# CHANNEL_REDIS_HOSTS shards the channel layer across several Redis servers (each channel and group
+# lives on one of them); the cache and Celery stay on REDIS_URL. Unset, the layer uses REDIS_URL.
+CHANNEL_REDIS_HOSTS = [
+    Env({"CHANNEL_REDIS_HOSTS": url}).url("CHANNEL_REDIS_HOSTS", {"redis", "rediss"})
+    for url in env.list("CHANNEL_REDIS_HOSTS")
+]
+if CHANNEL_REDIS_HOSTS and not REDIS_URL:
+    raise ImproperlyConfigured("CHANNEL_REDIS_HOSTS needs REDIS_URL too (for the cache and Celery).")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -131,7 +142,7 @@ if REDIS_URL:
                 # waits for a message: an idle process would lose its consumers every 5 seconds.
                 "hosts": [
                     {
-                        "address": REDIS_URL,
+                        "address": address,
                         "socket_timeout": 30,
                         "socket_connect_timeout": 5,
                         # Connections idle this long are checked before use: after a Redis restart
@@ -139,6 +150,7 @@ if REDIS_URL:
                         "health_check_interval": 10,
                         "max_connections": 1000,
                     }
+                    for address in CHANNEL_REDIS_HOSTS or [REDIS_URL]
                 ],
                 "prefix": CHANNEL_LAYER_PREFIX,
                 "capacity": 500,

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import redis
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -226,3 +227,42 @@ class EmbeddedRun:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self._log.close()
+
+
+class RedisServer:
+    """A private redis-server on a free port, without persistence: stopping it loses every queued task."""
+
+    def __init__(self, log_path: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log_path = log_path
+        self.popen = None
+        self.start()
+
+    def _answers(self) -> bool:
+        try:
+            return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1).ping()
+        except redis.RedisError:
+            return False
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.popen = subprocess.Popen(
+                [
+                    *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                    *("--save", "", "--appendonly", "no", "--daemonize", "no"),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        poll(self._answers, timeout=10, why=lambda: self.log_path.read_text())
+
+    def stop(self):
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)

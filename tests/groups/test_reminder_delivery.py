@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import time
 import zoneinfo
 from collections import Counter
@@ -26,7 +25,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import icalendar
 import pytest
-import redis
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
@@ -39,8 +37,8 @@ from groups.services import delivery
 from groups.services.reminders import sync_call
 from groups.services.rsvps import rsvp_set
 from tests.conftest import password_hash
-from tests.mailsink import MailSink, free_port
-from tests.processes import Process, server_environment
+from tests.mailsink import MailSink
+from tests.processes import Process, RedisServer, server_environment
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -219,45 +217,6 @@ def test_reminders_reach_a_real_smtp_server_from_the_real_worker_and_beat(circle
 
 
 # 2. A thousand reminders, two workers, two beats, a SIGKILL and a broker restart ------------------
-
-
-class RedisServer:
-    """A private redis-server on a free port, without persistence: stopping it loses every queued task."""
-
-    def __init__(self, log_path: Path):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.log_path = log_path
-        self.popen = None
-        self.start()
-
-    def _answers(self) -> bool:
-        try:
-            return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1).ping()
-        except redis.RedisError:
-            return False
-
-    def start(self):
-        with open(self.log_path, "ab") as log:
-            self.popen = subprocess.Popen(
-                [
-                    *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
-                    *("--save", "", "--appendonly", "no", "--daemonize", "no"),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        poll(self._answers, timeout=10, why=lambda: self.log_path.read_text())
-
-    def stop(self):
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=10)
 
 
 def seed_due_reminders(circle, count: int, per_call: int = 10) -> list[Call]:

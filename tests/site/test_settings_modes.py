@@ -26,10 +26,10 @@ print(json.dumps({
 """
 
 
-def load_settings(tmp_path, **environ):
+def load_settings(tmp_path, probe=PROBE, **environ):
     env = {"PATH": "/usr/bin:/bin", "VAR_DIR": str(tmp_path), **environ}
     result = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     return result
 
