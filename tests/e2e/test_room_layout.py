@@ -3,7 +3,8 @@ a desk's size, in the light and the low-light theme. In each: the viewer's main 
 its time, who speaks and who is next are on the first screen without scrolling; no text overflows
 the ring or a seat, and the page never scrolls sideways; axe finds no serious or critical WCAG 2.2
 A/AA violation. Each person's page stays open through the call and is resized and re-themed in place.
-The phone screenshots in docs/img/room/ are written on the way."""
+The screenshots in docs/img/room/ are written on the way (a turn as the facilitator who speaks, and
+as a listener, is in phone-facilitator-speaking.png and phone-listener.png)."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -141,7 +142,8 @@ class Matrix:
                 problems += page.evaluate(OVERFLOWS)
                 results = AXE.run(page, options=AXE_OPTIONS)
                 problems += [describe(v, "axe") for v in results.response["violations"] if v["impact"] in BLOCKING]
-                self.found[state] += [f"[{where}] {problem}" for problem in problems]
+                if problems:
+                    self.found[state] += [f"[{where}] {problem}" for problem in problems]
                 self.checked += 1
                 if shot and size == PHONE and theme == "light":
                     page.screenshot(path=f"{SHOTS}/{shot}-phone.png")
@@ -233,9 +235,9 @@ def test_every_room_state_fits_the_first_screen_at_three_sizes_in_both_themes(op
     expect(maya.page.locator("#next-line")).to_have_text("Next: Maya")
     expect(button(jonas.page, "Resonates")).to_be_visible()
     state = "a turn"
-    matrix.check(state, fran, DONE, PASS, NEXT_TURN, PAUSE, *WHO_SPEAKS, shot="turn-speaker-facilitator")
+    matrix.check(state, fran, DONE, PASS, NEXT_TURN, PAUSE, *WHO_SPEAKS)
     matrix.check(state, maya, RESONATES, PASS, *WHO_SPEAKS, shot="turn-next-member")
-    matrix.check(state, jonas, RESONATES, PASS, *WHO_SPEAKS, shot="turn-listener-member")
+    matrix.check(state, jonas, RESONATES, PASS, *WHO_SPEAKS)
     desk_shot(fran, "desk-facilitator-turn")
 
     # Time is up on these pages' clocks: the grace period, as everyone sees it once the time runs out.
