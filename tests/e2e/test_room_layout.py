@@ -43,8 +43,9 @@ CLOSE_REFLECTIONS = ("Close reflections", '[data-control="reflections.end"]')
 PAUSE, RESUME = ("Pause", '[data-control="pause"]'), ("Resume", '[data-control="resume"]')
 END = ("End the call", '[data-control="call.end"]')
 CHECK_OUT = ("Check out", "#checkout-link")
-RING, SPEAKER, NEXT = ("the ring", "#timer"), ("who is speaking", "#speaker-line"), ("who is next", "#next-line")
-WHO_SPEAKS = (RING, SPEAKER, NEXT)
+RING, TIME = ("the ring", "#timer"), ("the time in the ring", "#time-left")
+SPEAKER, NEXT = ("who is speaking", "#speaker-line"), ("who is next", "#next-line")
+WHO_SPEAKS = (RING, TIME, SPEAKER, NEXT)
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +68,8 @@ FIRST_SCREEN = """(wanted) => {
     }
     const top = box.top + window.scrollY, bottom = box.bottom + window.scrollY;
     if (top < 0 || bottom > window.innerHeight + 0.5) {
-      out.push(`${what} spans ${Math.round(top)}..${Math.round(bottom)} px, outside the first ${window.innerHeight} px`);
+      const span = `${Math.round(top)}..${Math.round(bottom)} px`;
+      out.push(`${what} spans ${span}, outside the first ${window.innerHeight} px`);
     }
     if (box.left < 0 || box.right > document.documentElement.clientWidth + 0.5) {
       out.push(`${what} spans ${Math.round(box.left)}..${Math.round(box.right)} px across`);
@@ -79,11 +81,13 @@ FIRST_SCREEN = """(wanted) => {
 # Text in the ring and in the seats: none larger than its box, none reaching out of its seat.
 RING_AND_SEATS = """() => {
   const out = [];
-  const shown = (el) => !el.closest("[hidden], .visually-hidden") && el.getClientRects().length && el.textContent.trim();
+  const shown = (el) =>
+    !el.closest("[hidden], .visually-hidden") && el.getClientRects().length && el.textContent.trim();
   const spills = (el) => el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1;
+  const sizes = (el) => `${el.scrollWidth}x${el.scrollHeight} in ${el.clientWidth}x${el.clientHeight}`;
   for (const el of document.querySelectorAll("#timer *")) {
     if (el.closest("svg") || !shown(el)) continue;
-    if (spills(el)) out.push(`the ring's "${el.textContent}": ${el.scrollWidth}x${el.scrollHeight} in ${el.clientWidth}x${el.clientHeight}`);
+    if (spills(el)) out.push(`the ring's "${el.textContent}" is ${sizes(el)}`);
   }
   for (const seat of document.querySelectorAll("#circle .seat")) {
     const box = seat.getBoundingClientRect();
@@ -92,7 +96,7 @@ RING_AND_SEATS = """() => {
       if (!shown(el) || el.parentElement.closest("span")) continue;
       const r = el.getBoundingClientRect();
       if (spills(el)) {
-        out.push(`${name}'s seat: "${el.textContent}" is ${el.scrollWidth}x${el.scrollHeight} in ${el.clientWidth}x${el.clientHeight}`);
+        out.push(`${name}'s seat: "${el.textContent}" is ${sizes(el)}`);
       } else if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1) {
         out.push(`${name}'s seat: "${el.textContent}" reaches out of the seat`);
       }
@@ -125,13 +129,13 @@ class Matrix:
     found: dict = field(default_factory=lambda: defaultdict(list))
     checked: int = 0
 
-    def check(self, state, viewer, *wanted, shot=None):
+    def check(self, state, viewer, *wanted, shot=None, viewports=VIEWPORTS, themes=THEMES):
         """Every viewport in both themes (the current theme first, so each page re-themes once)."""
         page = viewer.page
-        themes = sorted(THEMES, key=lambda theme: theme != viewer.theme)
+        themes = sorted(themes, key=lambda theme: theme != viewer.theme)
         for theme in themes:
             viewer.use_theme(theme)
-            sizes = VIEWPORTS if theme == themes[0] else tuple(reversed(VIEWPORTS))
+            sizes = viewports if theme == themes[0] else tuple(reversed(viewports))
             for size in sizes:
                 page.set_viewport_size(size)
                 page.evaluate("() => window.scrollTo(0, 0)")
@@ -174,7 +178,7 @@ def test_every_room_state_fits_the_first_screen_at_three_sizes_in_both_themes(op
     call_format = format_create(
         community=circle.community,
         actor=circle.facilitator,
-        name="Arrive, open, share",
+        name="Arrive, open, share, close",
         segments=[
             {"kind": "grounding", "title": "Arriving", "seconds": 120},
             {"kind": "open", "title": "Open sharing", "seconds": 900, "turn_seconds": 240},
@@ -185,6 +189,7 @@ def test_every_room_state_fits_the_first_screen_at_three_sizes_in_both_themes(op
                 "reflection_seconds": 240,
                 "reflection_mode": "either",
             },
+            {"kind": "closing", "title": "Closing", "turn_seconds": 60},
         ],
         grace_seconds=60,
     )
@@ -207,16 +212,16 @@ def test_every_room_state_fits_the_first_screen_at_three_sizes_in_both_themes(op
 
     button(fran.page, "Start the call").click()
     expect(speaker_line(maya.page)).to_have_text("A shared pause. Notice your breath and your body.")
-    matrix.check("grounding", fran, NEXT_SEGMENT, PAUSE, RING, SPEAKER, shot="grounding-facilitator")
-    matrix.check("grounding", maya, RING, SPEAKER, shot="grounding-member")
+    matrix.check("grounding", fran, NEXT_SEGMENT, PAUSE, RING, TIME, SPEAKER, shot="grounding-facilitator")
+    matrix.check("grounding", maya, RING, TIME, SPEAKER, shot="grounding-member")
 
     # Open sharing: nobody has the floor until someone raises a hand.
     button(fran.page, "Next segment").click()
     expect(segment_line(maya.page)).to_have_text("Open sharing")
     expect(speaker_line(maya.page)).to_have_text("Raise your hand when you would like to share.")
     state = "between turns (open sharing)"
-    matrix.check(state, fran, NEXT_SEGMENT, PAUSE, RING, SPEAKER, shot="open-waiting-facilitator")
-    matrix.check(state, maya, HAND, RING, SPEAKER, shot="open-waiting-member")
+    matrix.check(state, fran, NEXT_SEGMENT, PAUSE, RING, TIME, SPEAKER, shot="open-waiting-facilitator")
+    matrix.check(state, maya, HAND, RING, TIME, SPEAKER, shot="open-waiting-member")
 
     # Jonas raises his hand and has the floor; Maya raises hers and is next.
     button(jonas.page, "Raise hand").click()
@@ -229,9 +234,9 @@ def test_every_room_state_fits_the_first_screen_at_three_sizes_in_both_themes(op
     desk_shot(fran, "desk-facilitator-open")
     desk_shot(fran, "desk-facilitator-open-low-light", theme="low-light")
 
-    # A round, after a breath of a few seconds between the segments: Fran speaks, Maya is next, Jonas listens.
+    # A round: Fran speaks, Maya is next, Jonas listens.
     button(fran.page, "Next segment").click()
-    expect(speaker_line(maya.page)).to_have_text("Fran is sharing", timeout=30_000)
+    expect(speaker_line(maya.page)).to_have_text("Fran is sharing")
     expect(maya.page.locator("#next-line")).to_have_text("Next: Maya")
     expect(button(jonas.page, "Resonates")).to_be_visible()
     state = "a turn"
@@ -258,8 +263,8 @@ def test_every_room_state_fits_the_first_screen_at_three_sizes_in_both_themes(op
     button(jonas.page, "Raise hand").click()
     expect(speaker_line(maya.page)).to_have_text("Jonas is reflecting")
     state = "reflections"
-    matrix.check(state, fran, CLOSE_REFLECTIONS, PAUSE, RING, SPEAKER, shot="reflections-facilitator")
-    matrix.check(state, maya, HAND, RING, SPEAKER, shot="reflections-member")
+    matrix.check(state, fran, CLOSE_REFLECTIONS, PAUSE, *WHO_SPEAKS, shot="reflections-facilitator")
+    matrix.check(state, maya, HAND, *WHO_SPEAKS, shot="reflections-member")
     desk_shot(fran, "desk-facilitator-reflections")
 
     # Maya's turn: Fran listens, Jonas is next.
@@ -274,8 +279,8 @@ def test_every_room_state_fits_the_first_screen_at_three_sizes_in_both_themes(op
     button(fran.page, "Pause").click()
     expect(segment_line(maya.page)).to_have_text("Sharing · Paused")
     state = "paused"
-    matrix.check(state, fran, RESUME, RING, SPEAKER, NEXT, shot="paused-facilitator")
-    matrix.check(state, maya, RING, SPEAKER, NEXT, shot="paused-member")
+    matrix.check(state, fran, RESUME, RING, TIME, SPEAKER, NEXT, shot="paused-facilitator")
+    matrix.check(state, maya, RING, TIME, SPEAKER, NEXT, shot="paused-member")
     desk_shot(maya, "paused-member-low-light", theme="low-light")
     button(fran.page, "Resume").click()
     expect(segment_line(maya.page)).to_have_text("Sharing")
@@ -284,6 +289,18 @@ def test_every_room_state_fits_the_first_screen_at_three_sizes_in_both_themes(op
     button(maya.page, "I'm done").click()
     expect(speaker_line(jonas.page)).to_have_text("Your turn. Take your time.")
     button(jonas.page, "I'm done").click()
+
+    # A breath of a few seconds before the closing round: on a phone, in the theme each page has now.
+    expect(segment_line(maya.page)).to_have_text("Next: Closing")
+    state = "between segments, the breath"
+    matrix.check(state, fran, NEXT_SEGMENT, PAUSE, RING, TIME, viewports=(PHONE,), themes=(fran.theme,))
+    matrix.check(state, maya, RING, TIME, viewports=(PHONE,), themes=(maya.theme,))
+    assert segment_line(maya.page).text_content() == "Next: Closing", "the breath passed before it was checked"
+
+    # The closing round, a few words each.
+    for viewer in (fran, maya, jonas):
+        expect(speaker_line(viewer.page)).to_have_text("Your turn. Take your time.", timeout=30_000)
+        button(viewer.page, "I'm done").click()
 
     # The last segment is over: the room waits between segments for the facilitator to close.
     expect(segment_line(maya.page)).to_have_text("That was the last part of the call.")
@@ -298,6 +315,6 @@ def test_every_room_state_fits_the_first_screen_at_three_sizes_in_both_themes(op
     matrix.check(state, fran, CHECK_OUT)
     matrix.check(state, maya, CHECK_OUT, shot="ended-member")
 
-    assert matrix.checked == 23 * len(VIEWPORTS) * len(THEMES)
+    assert matrix.checked == 23 * len(VIEWPORTS) * len(THEMES) + 2
     assert not matrix.found, matrix.report()
     assert open_browser.errors == []
