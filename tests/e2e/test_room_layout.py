@@ -244,6 +244,10 @@ def test_every_room_state_fits_the_first_screen_at_three_sizes_in_both_themes(op
     matrix.check(state, maya, RESONATES, PASS, *WHO_SPEAKS, shot="turn-next-member")
     matrix.check(state, jonas, RESONATES, PASS, *WHO_SPEAKS)
     desk_shot(fran, "desk-facilitator-turn")
+    # The facilitator's full controls stand open beside the circle, and close again on a phone.
+    expect(fran.page.locator("#lobby-list")).to_be_visible()
+    fran.page.set_viewport_size(PHONE)
+    expect(fran.page.locator("#lobby-list")).to_be_hidden()
 
     # Time is up on these pages' clocks: the grace period, as everyone sees it once the time runs out.
     for viewer in (fran, maya):
