@@ -40,10 +40,14 @@ OVERFLOWS = """() => {
     }
   }
   const ring = document.querySelector("#timer").getBoundingClientRect();
-  const note = document.querySelector("#time-note").getBoundingClientRect();
+  const note = document.querySelector("#time-note");
   const speaker = document.querySelector("#speaker-line").getBoundingClientRect();
-  if (note.top < ring.bottom - 1) out.push(`time-note overlaps the ring: ${note.top} < ${ring.bottom}`);
-  if (note.bottom > speaker.top + 1) out.push(`time-note overlaps the speaker line: ${note.bottom} > ${speaker.top}`);
+  // A hidden note takes no room and overlaps nothing.
+  if (!note.hidden) {
+    const box = note.getBoundingClientRect();
+    if (box.top < ring.bottom - 1) out.push(`time-note overlaps the ring: ${box.top} < ${ring.bottom}`);
+    if (box.bottom > speaker.top + 1) out.push(`time-note overlaps the speaker line: ${box.bottom} > ${speaker.top}`);
+  }
   const page = document.documentElement;
   if (page.scrollWidth > page.clientWidth) out.push("the page scrolls sideways");
   return out;

@@ -994,9 +994,14 @@ document.addEventListener("visibilitychange", () => {
 });
 
 // On a phone the first screen is the ring, who speaks and the person's own actions: sound, check-in
-// and the facilitator's full controls are disclosures, closed. Beside a wide circle they start open.
-const wide = window.matchMedia("(min-width: 62rem)").matches;
-for (const details of root.querySelectorAll("details[data-open-wide]")) details.open = wide;
+// and the facilitator's full controls are disclosures, closed. Beside a wide circle they stand open,
+// and they follow the window when it turns or is resized across that width.
+const wide = window.matchMedia("(min-width: 62rem)");
+function openBesideWideCircle() {
+  for (const details of root.querySelectorAll("details[data-open-wide]")) details.open = wide.matches;
+}
+wide.addEventListener("change", openBesideWideCircle);
+openBesideWideCircle();
 
 setInterval(tick, 250);
 connection.connect();
