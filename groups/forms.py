@@ -168,9 +168,8 @@ class SegmentForm(forms.Form):
                 self.errors.pop(field, None)
                 cleaned[field] = None if field != "reflection_mode" else "either"
         segment = self.as_segment()
-        if segment is not None and not any(field in self.errors for field in segment):
-            for field, errors in segment_errors(segment, self.position).items():
-                self.add_error(field if field in self.fields else None, errors)
+        if segment is not None:
+            add_errors(self, segment_errors(segment, self.position))
         return cleaned
 
     def display_name(self) -> str:

@@ -25,9 +25,11 @@ def _form_problems(form, *, within: str = "", anchor: str = "") -> list[Problem]
     problems = []
     for message in form.non_field_errors():
         problems.append(Problem(href=anchor, text=f"{within}: {message}" if within else str(message)))
-    for name, errors in form.errors.as_data().items():
-        if name == "__all__" or name not in form.fields:
+    found = form.errors.as_data()
+    for name in form.fields:  # in the order the fields appear
+        if name not in found:
             continue
+        errors = found[name]
         bound = form[name]
         if bound.is_hidden:
             problems.extend(Problem(href=anchor, text=" ".join(error.messages)) for error in errors)
