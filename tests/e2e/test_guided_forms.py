@@ -10,6 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from accounts.models import User
 from groups.models import CallFormat
 from tests.personas import build_circle
 
@@ -163,9 +164,10 @@ def test_forms_report_every_problem_show_the_chosen_fields_and_edit_segments(bro
         context.close()
 
 
-def test_the_forms_fit_a_phone(browser, site):
+def test_the_forms_fit_a_phone_in_the_low_light_theme(browser, site):
     circle = build_circle()
     slug = circle.community.slug
+    User.objects.filter(pk=circle.facilitator.pk).update(theme="low-light")
     context, page = open_page(browser, site, PHONE, reduced_motion="reduce")
     try:
         log_in(page, circle.facilitator.email, "Fran")
@@ -175,10 +177,15 @@ def test_the_forms_fit_a_phone(browser, site):
             page.get_by_role("button", name="Schedule the").click()  # errors showing, the widest state
             expect(page.get_by_role("alert")).to_be_visible()
             assert sideways_scroll(page) <= 0, path
+            assert serious_axe_violations(page) == [], path
         page.goto(f"/c/{slug}/formats/new/")
         page.get_by_role("button", name="Add Sharing round").click()
         expect(page.locator("[data-segment]:visible")).to_have_count(5)
         assert sideways_scroll(page) <= 0
+        expect(page.locator("html")).to_have_attribute("data-theme", "low-light")
+        assert serious_axe_violations(page) == []
+        page.emulate_media(color_scheme="light")
+        page.evaluate("() => { document.documentElement.dataset.theme = 'light'; }")
         # The new card, its buttons and the presets, as a facilitator sees them after adding one.
         page.locator("[data-segment]:visible").nth(4).get_by_role("heading").evaluate(
             "(heading) => heading.scrollIntoView({block: 'start'})"
