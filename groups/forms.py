@@ -192,6 +192,11 @@ class SegmentForm(forms.Form):
         return segment
 
 
+def _place(order) -> int:
+    """Where a segment goes: by its position number, and last when it has none (0 is a number too)."""
+    return 10_000 if order is None else order
+
+
 class BaseSegmentFormSet(forms.BaseFormSet):
     def add_fields(self, form, index):
         super().add_fields(form, index)
@@ -206,7 +211,7 @@ class BaseSegmentFormSet(forms.BaseFormSet):
     def segments(self) -> list[dict]:
         ordered = sorted(
             (form for form in self.forms if form.cleaned_data and form.as_segment()),
-            key=lambda form: (form.cleaned_data.get("ORDER") or 999, self.forms.index(form)),
+            key=lambda form: (_place(form.cleaned_data.get("ORDER")), self.forms.index(form)),
         )
         return [form.as_segment() for form in ordered]
 

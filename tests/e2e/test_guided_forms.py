@@ -194,3 +194,32 @@ def test_the_forms_fit_a_phone_in_the_low_light_theme(browser, site):
         page.screenshot(path=str(SCREENSHOTS / "format-editor-phone.png"))
     finally:
         context.close()
+
+
+def test_without_javascript_every_field_shows_and_the_format_editor_still_works(browser, site):
+    circle = build_circle()
+    slug = circle.community.slug
+    context, page = open_page(browser, site, {"width": 1100, "height": 800}, java_script_enabled=False)
+    try:
+        log_in(page, circle.facilitator.email, "Fran")
+        page.goto(f"/c/{slug}/series/new/")
+        expect(page.get_by_role("group", name="For weekly series")).to_be_visible()
+        expect(page.get_by_role("group", name="For monthly series")).to_be_visible()
+
+        page.goto(f"/c/{slug}/formats/new/")
+        cards = page.locator("[data-segment]:visible")
+        expect(cards).to_have_count(5)  # the four default segments and one spare
+        expect(page.get_by_role("button", name="Move up “Arriving”")).to_be_hidden()
+        page.get_by_label("Name").fill("Short evening")
+        spare = cards.nth(4)
+        spare.get_by_label("Kind").select_option(label="Closing round")
+        spare.get_by_label("Title").fill("Goodbye first")
+        spare.get_by_label("Turn length (seconds)").fill("30")
+        spare.get_by_label("Position in the list").fill("0")
+        cards.nth(1).get_by_label("Leave this segment out").check()
+        page.get_by_role("button", name="Save the format").click()
+        expect(page.get_by_text("The format is saved.")).to_be_visible()
+        saved = CallFormat.objects.get(community=circle.community, name="Short evening")
+        assert [segment["title"] for segment in saved.segments] == ["Goodbye first", "Arriving", "Sharing", "Closing"]
+    finally:
+        context.close()

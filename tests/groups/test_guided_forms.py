@@ -332,3 +332,15 @@ def test_a_form_sent_back_keeps_the_chosen_order_and_numbers_problems_by_it():
     assert formset.forms[0].errors["turn_seconds"] == [
         "Segment 2: a turn must be between 15 and 900 seconds (it is 3)."
     ]
+
+
+def test_position_zero_puts_a_segment_first():
+    formset = SegmentFormSet(
+        segment_data(
+            {"kind": "grounding", "title": "Arrive", "seconds": "60", "ORDER": "1"},
+            {"kind": "closing", "title": "Goodbye", "turn_seconds": "30", "ORDER": "0"},
+        ),
+        prefix="segments",
+    )
+    assert formset.is_valid()
+    assert [segment["title"] for segment in formset.segments()] == ["Goodbye", "Arrive"]
