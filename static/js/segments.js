@@ -17,12 +17,14 @@ function enhance(editor) {
   const template = editor.querySelector("template[data-segment-template]");
   const status = editor.querySelector("[data-segment-status]");
   const addPanel = editor.querySelector("[data-segment-add]");
-  const addHeading = addPanel.querySelector("h3");
   const full = addPanel.querySelector("[data-segment-full]");
   const total = form.querySelector('input[name$="-TOTAL_FORMS"]');
   const initial = Number(form.querySelector('input[name$="-INITIAL_FORMS"]').value);
   const maxSegments = Number(editor.dataset.maxSegments);
   const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+  const undo = editor.querySelector("[data-segment-undo]");
+  const undoButton = undo.querySelector("button");
+  let lastRemoved = null; // { card, before }: the card to put back, and the card it stood before
 
   const field = (card, name) => card.querySelector(`[name$="-${name}"]`);
   const cards = () => [...list.querySelectorAll("[data-segment]")].filter((card) => !card.hidden);
@@ -102,12 +104,37 @@ function enhance(editor) {
     const shown = cards();
     const at = shown.indexOf(card);
     const name = quoted(card);
+    lastRemoved = { card, before: shown[at + 1] || null };
     leaveOut(card);
     refresh();
+    undo.querySelector("[data-segment-undo-text]").textContent = phrase("Gone", { name });
+    undoButton.textContent = phrase("PutBack", { name });
+    undo.hidden = false;
     const rest = cards();
     const next = rest[at] || rest[at - 1];
-    (next ? next.querySelector(".segment-heading") : addHeading).focus();
+    (next ? next.querySelector(".segment-heading") : undoButton).focus();
     say(phrase("Removed", { name, total: rest.length }));
+  }
+
+  function putBack() {
+    if (!lastRemoved) return;
+    if (cards().length >= maxSegments) {
+      say(phrase("Full", { total: maxSegments }));
+      return;
+    }
+    const { card, before } = lastRemoved;
+    lastRemoved = null;
+    undo.hidden = true;
+    const lastShown = cards().at(-1);
+    if (before && !before.hidden) before.before(card);
+    else if (lastShown) lastShown.after(card);
+    else list.prepend(card);
+    card.hidden = false;
+    field(card, "DELETE").checked = false;
+    refresh();
+    card.querySelector(".segment-heading").focus();
+    highlight(card);
+    say(phrase("Restored", { name: quoted(card), n: cards().indexOf(card) + 1, total: cards().length }));
   }
 
   function add(preset) {
@@ -168,6 +195,7 @@ function enhance(editor) {
   });
   list.addEventListener("input", refresh);
   list.addEventListener("change", refresh);
+  undoButton.addEventListener("click", putBack);
   addPanel.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-preset]");
     if (button) add(JSON.parse(button.dataset.preset));

@@ -143,6 +143,17 @@ def check_format_editor(page, slug):
     expect(page.get_by_role("status").filter(has_text="Removed")).to_contain_text("Removed “Check-in”.")
     expect(page.get_by_role("button", name="Move up “Arriving”")).to_have_attribute("aria-disabled", "true")
 
+    # A removal can be undone until the format is saved: remove "Closing", put it back.
+    page.get_by_role("button", name="Remove “Closing”").click()
+    expect(segments).to_have_count(3)
+    expect(segments.nth(2).get_by_role("heading")).to_be_focused()  # the card before the one removed
+    put_back = page.get_by_role("button", name="Put “Closing” back")
+    put_back.click()
+    expect(segments).to_have_count(4)
+    expect(segments.nth(3).get_by_role("heading")).to_have_text("Segment 4: Closing")
+    expect(segments.nth(3).get_by_role("heading")).to_be_focused()
+    expect(put_back).to_be_hidden()
+
 
 def test_forms_report_every_problem_show_the_chosen_fields_and_edit_segments(browser, site):
     circle = build_circle()
