@@ -104,70 +104,102 @@ def _within(value: int, bounds: tuple[int, int], what: str, position: int) -> in
     return value
 
 
-def parse_segment(raw, position: int) -> Segment:
+def _read_segment(raw, position: int) -> tuple[Segment | None, dict[str, list[ValidationError]]]:
+    """The segment, or every problem with it, each under the field it concerns."""
     if not isinstance(raw, dict):
-        raise ValidationError(_("Segment %(n)s is not a segment."), params={"n": position}, code="invalid")
+        error = ValidationError(_("Segment %(n)s is not a segment."), params={"n": position}, code="invalid")
+        return None, {"kind": [error]}
     kind = raw.get("kind")
     if kind not in KINDS:
-        raise ValidationError(
+        error = ValidationError(
             _("Segment %(n)s: choose a kind (grounding, round, open sharing or closing round)."),
             params={"n": position},
             code="invalid_kind",
         )
+        return None, {"kind": [error]}
+    problems: dict[str, list[ValidationError]] = {}
+
+    def check(field: str, read):
+        try:
+            return read()
+        except ValidationError as error:
+            problems.setdefault(field, []).extend(error.error_list)
+            return None
+
     title = str(raw.get("title") or "").strip() or str(KINDS[kind])
     if len(title) > TITLE_MAX:
-        raise ValidationError(
-            _("Segment %(n)s: the title can be at most %(max)s characters."),
-            params={"n": position, "max": TITLE_MAX},
-            code="title_too_long",
-        )
+        problems["title"] = [
+            ValidationError(
+                _("Segment %(n)s: the title can be at most %(max)s characters."),
+                params={"n": position, "max": TITLE_MAX},
+                code="title_too_long",
+            )
+        ]
     seconds = turn_seconds = None
     reflection_seconds = 0
     reflection_mode = "either"
-    if kind == "grounding":
-        seconds = _within(
-            _whole_number(raw.get("seconds"), "length", position),
-            GROUNDING_BOUNDS,
-            _("a grounding"),
-            position,
-        )
-    if kind == "open":
-        seconds = _within(
-            _whole_number(raw.get("seconds"), "length", position), OPEN_BOUNDS, _("open sharing"), position
+    if kind in {"grounding", "open"}:
+        bounds, what = (GROUNDING_BOUNDS, _("a grounding")) if kind == "grounding" else (OPEN_BOUNDS, _("open sharing"))
+        seconds = check(
+            "seconds", lambda: _within(_whole_number(raw.get("seconds"), "length", position), bounds, what, position)
         )
     if kind in TURN_KINDS:
-        turn_seconds = _within(
-            _whole_number(raw.get("turn_seconds"), "turn length", position),
-            TURN_BOUNDS,
-            _("a turn"),
-            position,
+        turn_seconds = check(
+            "turn_seconds",
+            lambda: _within(
+                _whole_number(raw.get("turn_seconds"), "turn length", position), TURN_BOUNDS, _("a turn"), position
+            ),
         )
     if kind == "round":
         raw_reflections = raw.get("reflection_seconds", 0) or 0
-        reflection_seconds = _whole_number(raw_reflections, "reflection time", position)
+        reflection_seconds = check(
+            "reflection_seconds", lambda: _whole_number(raw_reflections, "reflection time", position)
+        )
         if reflection_seconds:
-            _within(reflection_seconds, REFLECTION_BOUNDS, _("reflection time"), position)
+            check(
+                "reflection_seconds",
+                lambda: _within(reflection_seconds, REFLECTION_BOUNDS, _("reflection time"), position),
+            )
             reflection_mode = raw.get("reflection_mode", "either")
             if reflection_mode not in REFLECTION_MODES:
-                raise ValidationError(
-                    _("Segment %(n)s: reflections are spoken, typed, or either."),
-                    params={"n": position},
-                    code="invalid_reflection_mode",
-                )
-    if kind == "open" and turn_seconds > seconds:
-        raise ValidationError(
-            _("Segment %(n)s: a turn cannot be longer than the open-sharing segment itself."),
-            params={"n": position},
-            code="turn_longer_than_segment",
+                problems["reflection_mode"] = [
+                    ValidationError(
+                        _("Segment %(n)s: reflections are spoken, typed, or either."),
+                        params={"n": position},
+                        code="invalid_reflection_mode",
+                    )
+                ]
+    if kind == "open" and seconds is not None and turn_seconds is not None and turn_seconds > seconds:
+        problems.setdefault("turn_seconds", []).append(
+            ValidationError(
+                _("Segment %(n)s: a turn cannot be longer than the open-sharing segment itself."),
+                params={"n": position},
+                code="turn_longer_than_segment",
+            )
         )
-    return Segment(
+    if problems:
+        return None, problems
+    segment = Segment(
         kind=kind,
         title=title,
         seconds=seconds,
         turn_seconds=turn_seconds,
-        reflection_seconds=reflection_seconds,
+        reflection_seconds=reflection_seconds or 0,
         reflection_mode=reflection_mode,
     )
+    return segment, {}
+
+
+def segment_errors(raw, position: int) -> dict[str, list[ValidationError]]:
+    """Every problem with one segment, under the field it concerns (kind, title, seconds, ...)."""
+    return _read_segment(raw, position)[1]
+
+
+def parse_segment(raw, position: int) -> Segment:
+    segment, problems = _read_segment(raw, position)
+    if segment is None:
+        raise ValidationError([error for errors in problems.values() for error in errors])
+    return segment
 
 
 def parse_segments(raw) -> list[Segment]:
@@ -213,6 +245,34 @@ def default_segments() -> list[dict]:
             "reflection_mode": "either",
         },
         {"kind": "closing", "title": "Closing", "turn_seconds": 30},
+    ]
+
+
+# Segments a facilitator can add with one button in the format editor, then adjust.
+PRESETS = {
+    "grounding": (gettext_lazy("Grounding"), {"kind": "grounding", "seconds": 60}),
+    "check_in": (gettext_lazy("Check-in round"), {"kind": "round", "turn_seconds": 60}),
+    "sharing": (
+        gettext_lazy("Sharing round"),
+        {"kind": "round", "turn_seconds": 120, "reflection_seconds": 60, "reflection_mode": "either"},
+    ),
+    "open": (gettext_lazy("Open sharing"), {"kind": "open", "seconds": 900, "turn_seconds": 120}),
+    "closing": (gettext_lazy("Closing"), {"kind": "closing", "turn_seconds": 30}),
+}
+# The fields each kind of segment reads; the editor shows only these.
+KIND_FIELDS = {
+    "grounding": ("seconds",),
+    "round": ("turn_seconds", "reflection_seconds", "reflection_mode"),
+    "open": ("seconds", "turn_seconds"),
+    "closing": ("turn_seconds",),
+}
+
+
+def presets() -> list[dict]:
+    """Each preset's name and its segment, titled in the current language."""
+    return [
+        {"key": key, "name": str(title), "segment": {**fields, "title": str(title)}}
+        for key, (title, fields) in PRESETS.items()
     ]
 
 

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -7,13 +7,21 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import TimeZoneField
 from groups import selectors
-from groups.formats import GRACE_BOUNDS, KINDS, REFLECTION_MODES, parse_segments
+from groups.formats import (
+    GRACE_BOUNDS,
+    KIND_FIELDS,
+    KINDS,
+    MAX_SEGMENTS,
+    REFLECTION_MODES,
+    parse_segments,
+    segment_errors,
+)
 from groups.models import Call, CallFormat, Community, Membership, Series
 from groups.models.calls import DEFAULT_CAPACITY, MAX_CAPACITY, MIN_CAPACITY
 from groups.models.communities import DEFAULT_AGREEMENTS
 from groups.recurrence import MAX_COUNT, MAX_DURATION, MIN_DURATION, Recurrence
 from groups.services.communities import INVITE_MAX_DAYS, INVITE_MAX_USES
-from groups.services.scheduling import CallDetails
+from groups.services.scheduling import CallDetails, first_start_errors, host_errors, start_errors
 
 WEEKDAYS = [
     (0, _("Monday")),
@@ -25,6 +33,13 @@ WEEKDAYS = [
     (6, _("Sunday")),
 ]
 MONTH_WEEKS = [(1, _("first")), (2, _("second")), (3, _("third")), (4, _("fourth")), (-1, _("last"))]
+
+
+def add_errors(form: forms.Form, errors: dict) -> None:
+    """Add errors found by a service's checks, skipping fields that already show an error."""
+    for field, messages in errors.items():
+        if field not in form.errors:
+            form.add_error(field if field in form.fields else None, messages)
 
 
 def apply_errors(form: forms.Form, error: ValidationError) -> None:
@@ -142,6 +157,28 @@ class SegmentForm(forms.Form):
     )
     reflection_mode = forms.ChoiceField(label=_("Reflections are"), choices=REFLECTION_MODES.items(), initial="either")
 
+    position = 1  # the number on the segment's card; the formset sets it
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind in KIND_FIELDS:
+            # Fields this kind does not read are ignored, as the editor hides them.
+            for field in {"seconds", "turn_seconds", "reflection_seconds", "reflection_mode"} - set(KIND_FIELDS[kind]):
+                self.errors.pop(field, None)
+                cleaned[field] = None if field != "reflection_mode" else "either"
+        segment = self.as_segment()
+        if segment is not None:
+            add_errors(self, segment_errors(segment, self.position))
+        return cleaned
+
+    def display_name(self) -> str:
+        """The segment's title, or its kind when it has none yet."""
+        title = (self["title"].value() or "").strip()
+        if title:
+            return title
+        return str(KINDS.get(self["kind"].value() or "", ""))
+
     def as_segment(self) -> dict | None:
         data = self.cleaned_data
         if not data or not data.get("kind") or data.get("DELETE"):
@@ -155,22 +192,57 @@ class SegmentForm(forms.Form):
         return segment
 
 
+def _place(order) -> int:
+    """Where a segment goes: by its position number, and last when it has none (0 is a number too)."""
+    return 10_000 if order is None else order
+
+
 class BaseSegmentFormSet(forms.BaseFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        form.fields["ORDER"].label = _("Position in the list")
+        form.fields["DELETE"].label = _("Leave this segment out")
+
+    def full_clean(self):
+        for position, form in enumerate(self.display_forms(), start=1):
+            form.position = position
+        super().full_clean()
+
     def segments(self) -> list[dict]:
         ordered = sorted(
             (form for form in self.forms if form.cleaned_data and form.as_segment()),
-            key=lambda form: (form.cleaned_data.get("ORDER") or 999, self.forms.index(form)),
+            key=lambda form: (_place(form.cleaned_data.get("ORDER")), self.forms.index(form)),
         )
         return [form.as_segment() for form in ordered]
 
     def clean(self):
+        chosen = [form for form in self.forms if form.cleaned_data.get("kind") and not self._should_delete_form(form)]
+        if len(chosen) > MAX_SEGMENTS:
+            raise ValidationError(_("A format can have at most %(max)s segments.") % {"max": MAX_SEGMENTS})
+        if not chosen and not any(self.errors):
+            raise ValidationError(_("A format needs at least one segment. Choose a kind for one of them."))
         if any(self.errors):
             return
         self.parsed = parse_segments(self.segments())
 
+    def display_forms(self) -> list:
+        """The forms in the order the person chose: a form sent back with errors keeps its place."""
+        if not self.is_bound:
+            return list(self.forms)
+
+        def place(index_form):
+            index, form = index_form
+            raw = form["ORDER"].value()
+            try:
+                return (int(raw), index)
+            except (TypeError, ValueError):
+                return (10_000, index)
+
+        return [form for _index, form in sorted(enumerate(self.forms), key=place)]
+
 
 SegmentFormSet = forms.formset_factory(
-    SegmentForm, formset=BaseSegmentFormSet, extra=2, can_order=True, can_delete=True, max_num=12
+    SegmentForm, formset=BaseSegmentFormSet, extra=1, can_order=True, can_delete=True, max_num=MAX_SEGMENTS
 )
 
 
@@ -249,6 +321,15 @@ class CallForm(CallDetailsForm):
             self.fields["time_zone"].disabled = True
             self.fields["time_zone"].required = False
 
+    def clean(self):
+        """Check what the scheduling service checks too, so that every problem shows at once."""
+        cleaned = super().clean()
+        add_errors(self, host_errors(cleaned.get("facilitator"), cleaned.get("co_facilitator")))
+        day, at, zone = cleaned.get("day"), cleaned.get("at"), cleaned.get("time_zone")
+        if day and at and zone:
+            add_errors(self, start_errors(day=day, at=at, time_zone=zone, now=timezone.now()))
+        return cleaned
+
     @classmethod
     def initial_for(cls, call: Call) -> dict:
         local = call.local_start()
@@ -277,30 +358,30 @@ class SeriesForm(CallDetailsForm):
     )
     interval = forms.IntegerField(label=_("Every how many weeks or months"), min_value=1, max_value=12, initial=1)
     weekdays = forms.TypedMultipleChoiceField(
-        label=_("On these days (weekly)"),
+        label=_("On these days"),
         choices=WEEKDAYS,
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     month_week = forms.TypedChoiceField(
-        label=_("Which week of the month (monthly)"),
+        label=_("Which week of the month"),
         choices=MONTH_WEEKS,
         coerce=int,
         required=False,
         empty_value=None,
     )
     month_weekday = forms.TypedChoiceField(
-        label=_("Which day (monthly)"), choices=WEEKDAYS, coerce=int, required=False, empty_value=None
+        label=_("Which day"), choices=WEEKDAYS, coerce=int, required=False, empty_value=None
     )
     ends = forms.ChoiceField(label=_("Ends"), choices=Series.Ends.choices, widget=forms.RadioSelect, initial="never")
     until = forms.DateField(
-        label=_("Last date (if it ends on a date)"),
+        label=_("Last date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     count = forms.IntegerField(
-        label=_("Number of calls (if it ends after a number)"),
+        label=_("Number of calls"),
         required=False,
         min_value=1,
         max_value=MAX_COUNT,
@@ -311,6 +392,45 @@ class SeriesForm(CallDetailsForm):
         "weekdays", "month_week", "month_weekday", "ends", "until", "count",
         "format", "facilitator", "co_facilitator", "capacity",
     ]  # fmt: skip
+
+    # Fields that count only for one choice of another field: the server ignores the others.
+    FOR_CHOICE = {
+        "frequency": {"weekly": ("weekdays",), "monthly": ("month_week", "month_weekday")},
+        "ends": {"on_date": ("until",), "after_count": ("count",)},
+    }
+    # What each rule field's check reads: a problem is told only when those were read well.
+    RULE_READS = {
+        "frequency": ("frequency",),
+        "interval": ("frequency", "interval"),
+        "weekdays": ("frequency", "weekdays"),
+        "month_week": ("frequency", "month_week"),
+        "month_weekday": ("frequency", "month_weekday"),
+        "ends": ("ends",),
+        "until": ("ends", "until", "start_date"),
+        "count": ("ends", "count"),
+    }
+    RULE_FIELDS = ("time_zone", "start_date", "start_time", "frequency", "interval", "ends")
+
+    def __init__(self, *args, creating=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.creating = creating
+
+    def groups(self) -> dict:
+        """Fields by the fieldset they appear in, with the choice each set belongs to."""
+        return {
+            name: [(choice, [self[field] for field in fields]) for choice, fields in choices.items()]
+            for name, choices in self.FOR_CHOICE.items()
+        }
+
+    def _ignore_unchosen(self, cleaned: dict) -> None:
+        for chooser, choices in self.FOR_CHOICE.items():
+            chosen = cleaned.get(chooser)
+            for choice, fields in choices.items():
+                if choice == chosen:
+                    continue
+                for field in fields:
+                    self.errors.pop(field, None)
+                    cleaned[field] = [] if field == "weekdays" else None
 
     def recurrence(self) -> Recurrence:
         data = self.cleaned_data
@@ -329,13 +449,38 @@ class SeriesForm(CallDetailsForm):
         )
 
     def clean(self):
+        """Every problem at once: each field's, the rule's, and the scheduling service's own checks."""
         cleaned = super().clean()
-        if self.errors:
+        self._ignore_unchosen(cleaned)
+        add_errors(self, host_errors(cleaned.get("facilitator"), cleaned.get("co_facilitator")))
+        read = {field for field in cleaned if field not in self.errors}
+        rule = Recurrence(
+            time_zone=cleaned.get("time_zone") or "UTC",
+            start_date=cleaned.get("start_date") or timezone.localdate(),
+            start_time=cleaned.get("start_time") or time(0),
+            frequency=cleaned.get("frequency") or "",
+            interval=cleaned.get("interval") or 1,
+            weekdays=tuple(sorted(cleaned.get("weekdays") or ())),
+            month_week=cleaned.get("month_week"),
+            month_weekday=cleaned.get("month_weekday"),
+            ends=cleaned.get("ends") or "",
+            until=cleaned.get("until"),
+            count=cleaned.get("count"),
+        )
+        problems = rule.rule_errors()
+        add_errors(
+            self,
+            {field: messages for field, messages in problems.items() if set(self.RULE_READS[field]) <= read},
+        )
+        if problems or not set(self.RULE_FIELDS) <= read:
             return cleaned
         try:
-            self.recurrence().validate()
+            rule.validate()
         except ValidationError as error:
-            apply_errors(self, error)
+            add_errors(self, error.message_dict)
+            return cleaned
+        if self.creating:
+            add_errors(self, first_start_errors(rule, timezone.now()))
         return cleaned
 
     @classmethod
@@ -375,6 +520,8 @@ class SeriesForm(CallDetailsForm):
             "time_zone": user.time_zone,
             "start_date": tomorrow,
             "weekdays": [tomorrow.weekday()],
+            "month_week": min((tomorrow.day - 1) // 7 + 1, 4),
+            "month_weekday": tomorrow.weekday(),
             "facilitator": user.pk,
             "title": community.name,
         }

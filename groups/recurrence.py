@@ -140,6 +140,16 @@ class Recurrence:
 
     def validate(self) -> None:
         """Raise ValidationError, per field, for a rule that cannot produce a call."""
+        errors = self.rule_errors()
+        if errors:
+            raise ValidationError(errors)
+        if self.first() is None:
+            raise ValidationError(
+                {"until": [_("This pattern has no dates before it ends. Choose a later end or other days.")]}
+            )
+
+    def rule_errors(self) -> dict[str, list[str]]:
+        """Every problem with the rule's fields, per field; empty when the rule can be read."""
         errors: dict[str, list[str]] = {}
 
         def add(field, message):
@@ -171,12 +181,7 @@ class Recurrence:
                 add("count", _("Choose between 1 and %(max)s calls.") % {"max": MAX_COUNT})
         elif self.ends != "never":
             add("ends", _("Choose when the series ends."))
-        if errors:
-            raise ValidationError(errors)
-        if self.first() is None:
-            raise ValidationError(
-                {"until": [_("This pattern has no dates before it ends. Choose a later end or other days.")]}
-            )
+        return errors
 
     def last(self) -> datetime | None:
         """The last occurrence of a rule that ends, or None for one that never does."""

@@ -42,8 +42,54 @@ class CallDetails:
     capacity: int
 
 
-def _validate_details(community: Community, details: CallDetails) -> None:
-    errors: dict[str, list[str]] = {}
+Errors = dict[str, list[str]]
+
+
+def _raise_any(*found: Errors) -> None:
+    """One ValidationError with every problem found, so a form can show them all at once."""
+    errors: Errors = {}
+    for each in found:
+        for field, messages in each.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def host_errors(facilitator, co_facilitator) -> Errors:
+    """The co-facilitator is nobody, or someone other than the facilitator."""
+    if co_facilitator is not None and facilitator is not None and co_facilitator.pk == facilitator.pk:
+        return {"co_facilitator": [_("Choose someone other than the facilitator, or nobody.")]}
+    return {}
+
+
+def start_errors(*, day: date, at: time, time_zone: str, now: datetime) -> Errors:
+    """A call placed by hand starts at a local time that exists, in the future."""
+    found = localtime.gap(day, at, time_zone)
+    if found is not None:
+        return {"at": [localtime.gap_refusal(found, time_zone)]}
+    if local_to_utc(day, at, time_zone) <= now:
+        return {"day": [_("Choose a start time in the future.")]}
+    return {}
+
+
+def first_start_errors(recurrence: Recurrence, now: datetime) -> Errors:
+    """A new series' first call is in the future."""
+    first = recurrence.first()
+    if first is not None and first <= now:
+        return {"start_date": [_("Choose a first date and time in the future.")]}
+    return {}
+
+
+def recurrence_errors(recurrence: Recurrence) -> Errors:
+    try:
+        recurrence.validate()
+    except ValidationError as error:
+        return error.message_dict
+    return {}
+
+
+def _details_errors(community: Community, details: CallDetails) -> Errors:
+    errors: Errors = {}
     if not details.title.strip():
         errors["title"] = [_("Give the call a title.")]
     if details.format.community_id not in {None, community.pk}:
@@ -68,10 +114,9 @@ def _validate_details(community: Community, details: CallDetails) -> None:
     if details.co_facilitator is not None:
         if details.co_facilitator.pk not in facilitating:
             errors["co_facilitator"] = [_("The co-facilitator must be one of this community's facilitators.")]
-        elif details.co_facilitator.pk == details.facilitator.pk:
-            errors["co_facilitator"] = [_("Choose someone other than the facilitator, or nobody.")]
-    if errors:
-        raise ValidationError(errors)
+        else:
+            errors.update(host_errors(details.facilitator, details.co_facilitator))
+    return errors
 
 
 def _call_fields(details: CallDetails) -> dict:
@@ -89,14 +134,6 @@ def local_to_utc(day: date, at: time, zone_name: str) -> datetime:
     return datetime.combine(day, at).replace(tzinfo=zoneinfo.ZoneInfo(zone_name)).astimezone(UTC)
 
 
-def _existing_local_time(day: date, at: time, zone_name: str) -> datetime:
-    """local_to_utc for a call the facilitator places by hand: a time that does not exist is refused."""
-    found = localtime.gap(day, at, zone_name)
-    if found is not None:
-        raise ValidationError({"at": [localtime.gap_refusal(found, zone_name)]})
-    return local_to_utc(day, at, zone_name)
-
-
 # One-off calls
 
 
@@ -106,10 +143,8 @@ def call_create(
 ) -> Call:
     permissions.require(permissions.can_facilitate(actor, community))
     now = now or timezone.now()
-    _validate_details(community, details)
-    starts_at = _existing_local_time(day, at, time_zone)
-    if starts_at <= now:
-        raise ValidationError({"day": [_("Choose a start time in the future.")]})
+    _raise_any(_details_errors(community, details), start_errors(day=day, at=at, time_zone=time_zone, now=now))
+    starts_at = local_to_utc(day, at, time_zone)
     call = Call.objects.create(
         community=community,
         starts_at=starts_at,
@@ -155,19 +190,12 @@ def _apply_to_series(series: Series, details: CallDetails, recurrence: Recurrenc
     series.count = recurrence.count
 
 
-def _check_recurrence(recurrence: Recurrence, now) -> None:
-    recurrence.validate()
-    first = recurrence.first()
-    if first is not None and first <= now:
-        raise ValidationError({"start_date": [_("Choose a first date and time in the future.")]})
-
-
 @transaction.atomic
 def series_create(*, community: Community, actor, details: CallDetails, recurrence: Recurrence, now=None) -> Series:
     permissions.require(permissions.can_facilitate(actor, community))
     now = now or timezone.now()
-    _validate_details(community, details)
-    _check_recurrence(recurrence, now)
+    rule = recurrence_errors(recurrence)
+    _raise_any(_details_errors(community, details), rule, {} if rule else first_start_errors(recurrence, now))
     series = Series(community=community)
     _apply_to_series(series, details, recurrence)
     series.save()
@@ -300,8 +328,7 @@ def series_update(
     now = now or timezone.now()
     _bump_version(Series, series.pk, expected_version)
     series = Series.objects.select_for_update().select_related("community").get(pk=series.pk)
-    _validate_details(series.community, details)
-    recurrence.validate()
+    _raise_any(_details_errors(series.community, details), recurrence_errors(recurrence))
 
     if from_call is None:
         pivot = now
@@ -394,10 +421,10 @@ def call_update(
         raise ValidationError(_("This call was cancelled; schedule a new one instead."))
     if call.starts_at <= now:
         raise ValidationError(_("This call has already started, so it can no longer be changed."))
-    _validate_details(call.community, details)
-    starts_at = _existing_local_time(day, at, call.time_zone)
-    if starts_at <= now:
-        raise ValidationError({"day": [_("Choose a start time in the future.")]})
+    _raise_any(
+        _details_errors(call.community, details), start_errors(day=day, at=at, time_zone=call.time_zone, now=now)
+    )
+    starts_at = local_to_utc(day, at, call.time_zone)
     previous_hosts = (call.facilitator_id, call.co_facilitator_id)
     for name, value in _call_fields(details).items():
         setattr(call, name, value)

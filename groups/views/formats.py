@@ -1,3 +1,5 @@
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -6,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from groups import selectors
 from groups.access import community_for
-from groups.formats import default_segments
+from groups.formats import MAX_SEGMENTS, default_segments, presets
 from groups.forms import FormatForm, SegmentFormSet, apply_errors, segment_initial
 from groups.models import CallFormat
 from groups.services import formats as services
@@ -22,7 +24,8 @@ def _edit(request, community, instance=None):
     segments = instance.segments if instance else default_segments()
     form = FormatForm(request.POST or None, instance=instance)
     formset = SegmentFormSet(request.POST or None, initial=segment_initial(segments), prefix="segments")
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    valid = request.method == "POST" and all([form.is_valid(), formset.is_valid()])  # both, for every error
+    if valid:
         fields = {
             "name": form.cleaned_data["name"],
             "description": form.cleaned_data["description"],
@@ -42,7 +45,14 @@ def _edit(request, community, instance=None):
     return render(
         request,
         "groups/format_form.html",
-        {"community": community, "form": form, "formset": formset, "call_format": instance},
+        {
+            "community": community,
+            "form": form,
+            "formset": formset,
+            "call_format": instance,
+            "presets": [{**preset, "json": json.dumps(preset["segment"])} for preset in presets()],
+            "max_segments": MAX_SEGMENTS,
+        },
     )
 
 

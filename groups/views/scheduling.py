@@ -75,7 +75,9 @@ def series_edit(request, pk):
         if not request.GET["from"].isdecimal():
             raise Http404
         from_call = get_object_or_404(Call, series=series, pk=int(request.GET["from"]))
-    form = SeriesForm(request.POST or None, community=community, initial=SeriesForm.initial_for(series, from_call))
+    form = SeriesForm(
+        request.POST or None, community=community, initial=SeriesForm.initial_for(series, from_call), creating=False
+    )
     if request.method == "POST" and form.is_valid():
         try:
             target = services.series_update(
@@ -89,7 +91,7 @@ def series_edit(request, pk):
         except ValidationError as error:
             if is_stale(error):
                 series.refresh_from_db()
-                form = SeriesForm(SeriesForm.initial_for(series, from_call), community=community)
+                form = SeriesForm(SeriesForm.initial_for(series, from_call), community=community, creating=False)
                 form.is_valid()
             apply_errors(form, error)
         else:
