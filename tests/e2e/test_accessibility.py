@@ -3,6 +3,7 @@ low-light theme: every public and member page, the facilitator's scheduling and 
 the live room in the lobby, during a turn and during reflections. A serious or critical violation
 fails the test, with the rule, the elements and axe's summary of what to fix."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -196,6 +197,8 @@ def test_room_has_no_serious_or_critical_violations(browser, site, theme):
 
         # The lobby, as the person waiting and as the facilitator sees it.
         expect(maya.get_by_role("heading", name="Welcome. You are in the lobby.")).to_be_visible()
+        attune = maya.get_by_role("link", name=re.compile(r"^Take 2 minutes to attune"))
+        expect(attune).to_have_count(1)  # offered once, not by the lobby and the check-in both
         let_in = fran.get_by_role("button", name="Let Maya in")
         expect(let_in).to_be_visible()
         found += scan(maya, "room: lobby, waiting", theme)
@@ -205,6 +208,7 @@ def test_room_has_no_serious_or_critical_violations(browser, site, theme):
         expect(maya.get_by_role("heading", name="Welcome. You are in the lobby.")).to_be_hidden()
         maya.get_by_role("button", name="Turn on sound and microphone").click()
         expect(maya.get_by_role("button", name="Microphone")).to_be_visible()
+        expect(attune).to_have_count(1)
         found += scan(maya, "room: admitted, before the start", theme)
 
         fran.get_by_role("button", name="Start the call").click()
