@@ -70,7 +70,7 @@ def assert_ours(response, heading):
     page = Page()
     page.feed(html)
     assert page.skip_link, "the page does not extend the site's base"
-    assert page.h1 == 1 and f"<h1>{heading}</h1>" in html, re.findall(r"<h1>.*?</h1>", html)
+    assert page.h1 == 1 and f"<h1>{heading}</h1>" in html, re.findall(r"<h1.*?</h1>", html, re.DOTALL)
     unlabelled = [c for c in page.controls if c.get("id") not in page.labels and not c.get("aria-label")]
     assert not unlabelled, unlabelled
     return html
@@ -176,3 +176,20 @@ def test_logging_in_with_two_factor_asks_for_the_code_in_our_voice(client):
     client.post("/accounts/2fa/authenticate/", {"code": totp_code(TEST_TOTP_SECRET)})
     assert "_auth_user_id" in client.session
     assert_ours(client.get("/accounts/2fa/reauthenticate/"), "Please confirm it is you")
+
+
+def test_the_password_and_email_settings_speak_plainly(client):
+    make_person("maya@example.com", display_name="Maya", password=PASSWORD)
+    client.post("/accounts/login/", {"login": "maya@example.com", "password": PASSWORD})
+    assert_ours(client.get("/accounts/password/change/"), "Change your password")
+    html = assert_ours(client.get("/accounts/email/"), "Your email address")
+    assert "We write to <strong>maya@example.com</strong>" in html
+    pending = client.post("/accounts/email/", {"action_add": "", "email": "maya@new.example"}, follow=True)
+    html = assert_ours(pending, "Your email address")
+    assert "We sent a link to <strong>maya@new.example</strong>" in html
+    changed = client.post(
+        "/accounts/password/change/",
+        {"oldpassword": PASSWORD, "password1": "a-new-calm-passphrase", "password2": "a-new-calm-passphrase"},
+        follow=True,
+    )
+    assert "Your new password is saved." in changed.content.decode()
