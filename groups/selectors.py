@@ -206,11 +206,28 @@ def calendar_feed_calls(*, user, now=None):
     )
 
 
-def deliveries_for_call(call: Call):
-    """Which reminders and notices went out for a call, to whom and when; never their content."""
-    return list(
+def deliveries_for_call(call: Call, now=None):
+    """Which reminders and notices went out for a call, to whom and when; never their content.
+    Each row's `when` and `when_at` say what is true at `now` (Notification.timing)."""
+    now = now or timezone.now()
+    rows = list(
         Notification.objects.filter(call=call)
         .select_related("recipient")
-        .only("kind", "state", "due_at", "sent_at", "attempts", "skip_reason", "last_error", "recipient__display_name")
+        .only(
+            "kind",
+            "state",
+            "due_at",
+            "sent_at",
+            "next_attempt_at",
+            "attempts",
+            "skip_reason",
+            "last_error",
+            "call_id",
+            "recipient__display_name",
+        )
         .order_by("due_at", "recipient__display_name")
     )
+    for row in rows:
+        row.call = call
+        row.when, row.when_at = row.timing(now)
+    return rows

@@ -265,7 +265,7 @@ ALLAUTH_ROWS = [
         "GET",
         lambda w: BAD_KEY,
         # A key that was never issued confirms nothing, for anyone.
-        mine(everyone(Shows(200, "account/email_confirm.html", present=("expired or is invalid",)))),
+        mine(everyone(Shows(200, "account/email_confirm.html", present=("This link no longer works",)))),
     ),
     Row("account_confirm_email", "POST", lambda w: BAD_KEY, mine(everyone(404)), data=lambda w: {}, variant="post"),
     Row("account_reset_password_from_key_done", "GET", NO_ARGS, mine(everyone(200))),
@@ -273,7 +273,7 @@ ALLAUTH_ROWS = [
         "account_reset_password_from_key",
         "GET",
         lambda w: ("1", "bad-key"),
-        mine(everyone(Shows(200, "account/password_reset_from_key.html", present=("Bad Token",)))),
+        mine(everyone(Shows(200, "account/password_reset_from_key.html", present=("This link no longer works",)))),
     ),
     Row("account_reset_password_done", "GET", NO_ARGS, mine(everyone(200))),
     Row("mfa_index", "GET", NO_ARGS, mine(signed_in(200, banned=200))),

@@ -70,3 +70,23 @@ class Notification(models.Model):
     @property
     def is_reminder(self) -> bool:
         return self.kind in self.REMINDER_KINDS
+
+    def timing(self, now) -> tuple[str, object]:
+        """When this row goes out, as true at `now`: ("sent", sent_at); ("due", due_at) only while
+        ahead; ("retry", next_attempt_at) after a failed try; ("sending", None) once due, until the
+        next dispatch run; ("too_late", None) for a reminder whose call has begun or was cancelled,
+        which the dispatcher skips; ("was_due", due_at) for a failed row; ("skipped", None)."""
+        if self.state == self.State.SENT:
+            return "sent", self.sent_at
+        if self.state == self.State.SKIPPED:
+            return "skipped", None
+        if self.state == self.State.FAILED:
+            return "was_due", self.due_at
+        call = self.call
+        if self.is_reminder and call is not None and (now >= call.starts_at or call.is_cancelled):
+            return "too_late", None
+        if self.next_attempt_at is not None and self.next_attempt_at > now:
+            return "retry", self.next_attempt_at
+        if self.due_at > now:
+            return "due", self.due_at
+        return "sending", None

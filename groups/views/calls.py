@@ -36,7 +36,7 @@ def _call_context(request, call_id):
     )
     if context["can_facilitate"]:
         context["attendees"] = selectors.call_attendees(call)
-        context["deliveries"] = selectors.deliveries_for_call(call)
+        context["deliveries"] = selectors.deliveries_for_call(call, now=now)
     return context
 
 

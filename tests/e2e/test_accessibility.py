@@ -3,6 +3,7 @@ low-light theme: every public and member page, the facilitator's scheduling and 
 the live room in the lobby, during a turn and during reflections. A serious or critical violation
 fails the test, with the rule, the elements and axe's summary of what to fix."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -115,6 +116,7 @@ def test_pages_have_no_serious_or_critical_violations(browser, site, theme):
         page.get_by_role("button", name="Sign Up").click()
         expect(page.locator(".errorlist").first).to_be_visible()
         found += scan(page, "sign-up, with errors", theme)
+        found += visit_and_scan(page, "/accounts/password/reset/", "password reset", theme, "Forgot your password?")
         found += visit_and_scan(page, "/accounts/login/", "log-in", theme, "Log in")
         page.get_by_label("Email").fill(circle.member.email)
         page.get_by_label("Password").fill("not-the-password")
@@ -129,6 +131,15 @@ def test_pages_have_no_serious_or_critical_violations(browser, site, theme):
         found += visit_and_scan(page, f"/calls/{call.pk}/", "call page", theme, call.title)
         found += visit_and_scan(page, "/me/calls/", "my calls", theme, "My calls")
         found += visit_and_scan(page, "/accounts/profile/", "profile", theme, "Your profile")
+        found += visit_and_scan(page, "/accounts/email/", "email settings", theme, "Your email address")
+        found += visit_and_scan(page, "/accounts/password/change/", "password", theme, "Change your password")
+        found += visit_and_scan(page, "/accounts/2fa/", "two-factor settings", theme, "Two-factor login")
+        setup = "/accounts/2fa/totp/activate/"
+        found += visit_and_scan(page, setup, "confirm it is you", theme, "Please confirm it is you")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_role("heading", name="Set up two-factor login", level=1)).to_be_visible()
+        found += scan(page, "two-factor setup", theme)
         found += visit_and_scan(page, "/practice/", "practice, start", theme, "A moment to attune")
         page.get_by_role("button", name="Begin").click()
         expect(page.get_by_text("Step 1 of 5")).to_be_visible()
@@ -196,6 +207,8 @@ def test_room_has_no_serious_or_critical_violations(browser, site, theme):
 
         # The lobby, as the person waiting and as the facilitator sees it.
         expect(maya.get_by_role("heading", name="Welcome. You are in the lobby.")).to_be_visible()
+        attune = maya.get_by_role("link", name=re.compile(r"^Take 2 minutes to attune"))
+        expect(attune).to_have_count(1)  # offered once, not by the lobby and the check-in both
         let_in = fran.get_by_role("button", name="Let Maya in")
         expect(let_in).to_be_visible()
         found += scan(maya, "room: lobby, waiting", theme)
@@ -205,6 +218,7 @@ def test_room_has_no_serious_or_critical_violations(browser, site, theme):
         expect(maya.get_by_role("heading", name="Welcome. You are in the lobby.")).to_be_hidden()
         maya.get_by_role("button", name="Turn on sound and microphone").click()
         expect(maya.get_by_role("button", name="Microphone")).to_be_visible()
+        expect(attune).to_have_count(1)
         found += scan(maya, "room: admitted, before the start", theme)
 
         fran.get_by_role("button", name="Start the call").click()

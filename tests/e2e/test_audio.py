@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from groups.models import Call
 
 PEOPLE = [
-    ("facilitator@example.com", "Fran (facilitator)"),
+    ("facilitator@example.com", "Fran"),
     ("member1@example.com", "Maya"),
     ("member2@example.com", "Jonas"),
 ]

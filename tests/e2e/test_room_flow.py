@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from groups.models import Call
 
 PASSWORD = "attune-demo"
-FRAN = "Fran (facilitator)"
+FRAN = "Fran"
 ROOM_VIEWPORT = {"width": 1100, "height": 900}
 # The pause between segments is 8 s; a browser nudges the server once it has passed.
 BETWEEN_SEGMENTS_TIMEOUT = 15_000

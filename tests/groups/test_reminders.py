@@ -2,6 +2,7 @@
 the dispatcher sends."""
 
 import email
+import re
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -303,6 +304,45 @@ def test_facilitators_see_which_reminders_went_out_to_whom_and_when_but_not_thei
     assert "Before we meet" not in section
     client.force_login(circle.member)
     assert "Reminders and notices" not in client.get(f"/calls/{call.pk}/").content.decode()
+
+
+def test_the_call_page_says_what_was_sent_what_is_due_and_nothing_due_at_a_time_already_past(client, circle, call):
+    rsvp_set(call_id=call.pk, user=circle.member, going=True)
+    dispatch_at(datetime(2027, 3, 2, 17, 0, tzinfo=UTC))  # the day-before reminders go out
+    client.force_login(circle.facilitator)
+
+    def reminders_at(moment):
+        """{(name, what): (state, when)} from the page at `moment`, and the due times it shows."""
+        with time_machine.travel(moment, tick=False):
+            html = client.get(f"/calls/{call.pk}/").content.decode()
+        section = html[html.index("Reminders and notices") :]
+        table = section[: section.index("</table>")]
+        found, due = {}, []
+        for row in re.findall(r"<tr>(.*?)</tr>", table, re.DOTALL)[1:]:
+            cells = [
+                " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+                for cell in re.findall(r"<td>(.*?)</td>", row, re.DOTALL)
+            ]
+            found[(cells[0], cells[1])] = (cells[2], cells[3])
+            if cells[3].startswith("due"):
+                due.append(datetime.fromisoformat(re.search(r'datetime="([^"]+)"', row).group(1)))
+        assert all(when > moment for when in due), f"due at a past time on {moment}: {found}"
+        return found
+
+    day, soon = ("Maya", "Reminder a day before"), ("Maya", "Reminder shortly before")
+    before = reminders_at(datetime(2027, 3, 2, 17, 5, tzinfo=UTC))
+    assert before[day] == ("Sent", "2 Mar, 18:00")  # in the facilitator's zone, Berlin
+    assert before[soon] == ("Pending", "due 3 Mar, 17:45")
+
+    waiting = reminders_at(datetime(2027, 3, 3, 16, 50, tzinfo=UTC))  # due at 16:45, the next run not yet here
+    assert waiting[soon] == ("Pending", "being sent now") and waiting[day] == ("Sent", "2 Mar, 18:00")
+
+    started = reminders_at(datetime(2027, 3, 3, 17, 10, tzinfo=UTC))  # the call began; the dispatcher will skip it
+    assert started[soon] == ("Pending", "will not be sent: too late for this call")
+
+    dispatch_at(datetime(2027, 3, 3, 17, 11, tzinfo=UTC))
+    after = reminders_at(datetime(2027, 3, 3, 17, 12, tzinfo=UTC))
+    assert after[soon] == ("Skipped (too late)", "not sent")
 
 
 def test_the_raw_message_has_plain_text_html_and_the_calendar_part(circle, call):

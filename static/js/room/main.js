@@ -509,7 +509,7 @@ function renderCheckin() {
     button.setAttribute("aria-pressed", String(button.dataset.checkin === word));
   }
   $("checkin-clear").hidden = !word;
-  $("checkin-practice").hidden = state.status !== "lobby";
+  $("checkin-practice").hidden = state.status !== "lobby" || state.you.state === "lobby"; // the lobby offers its own
   $("checkin-status").textContent = word ? fmt("Your check-in: %(word)s", { word }) : "";
 }
 
