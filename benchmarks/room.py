@@ -18,11 +18,16 @@ page does. Then, from this one asyncio process:
    having the advanced snapshot is measured per room; a room that advances twice is reported;
 3. lost: per socket, versions never received between the start of the measurement and the room's
    last version; failed handshakes; server RSS growth per socket (VmRSS of both process trees);
-4. baseline: the same fan-out and rate through a bare Channels consumer (benchmarks/baseline_asgi.py)
+4. quiet: --quiet-seconds with no actions while every socket keeps pinging; the participant rows
+   PostgreSQL updates meanwhile (pg_stat_user_tables) are the presence writes;
+5. baseline: the same fan-out and rate through a bare Channels consumer (benchmarks/baseline_asgi.py)
    on two uvicorn processes with the Procfile's flags, for the overhead ratio.
 
 Progress lines show CPU use per phase (this client, each server, PostgreSQL, Redis). The last line
-printed is one JSON object with the results.
+printed is one JSON object with the results: besides latencies and losses, overhead_ratio_p50 and
+_p99 (against the baseline), server_cpu_ms_per_change (both servers' CPU in the steady phase over
+the turn changes delivered), presence_writes_per_room_per_10s (the quiet phase),
+rooms_advanced_more_than_once (the burst) and seconds_total (the whole run, seeding included).
 """
 
 from __future__ import annotations
@@ -65,6 +70,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--connect-concurrency", type=int, default=32, help="handshakes in flight at once (32)")
     parser.add_argument("--pool-size", type=int, default=8, help="DATABASE_POOL_MAX_SIZE per server process (8)")
     parser.add_argument("--compression", choices=["deflate", "none"], default="deflate", help="as browsers: deflate")
+    parser.add_argument(
+        "--quiet-seconds", type=float, default=20, help="a phase with no actions, to count presence writes (20)"
+    )
     parser.add_argument("--burst-lead", type=float, default=3, help="seconds from setting the deadlines to them")
     parser.add_argument("--baseline-seconds", type=float, default=None, help="baseline length (default --seconds)")
     parser.add_argument(
@@ -390,6 +398,34 @@ async def burst(groups: list[Group], call_ids: list[int], args, servers: list[Se
     return {"p99_ms": 1000 * percentile(latencies, 99), "twice": twice, "never": never}
 
 
+def participant_writes() -> int:
+    """Rows PostgreSQL has updated in the participants' table since its statistics began."""
+    import psycopg
+
+    with psycopg.connect(os.environ["BENCH_DATABASE_URL"]) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute("SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'sharing_participant'").fetchone()
+    return int(row[0]) if row else 0
+
+
+async def quiet_phase(args, rooms: int) -> float | None:
+    """Nobody acts, arrives or leaves for --quiet-seconds while every socket keeps pinging: each
+    write to a participant row meanwhile is presence bookkeeping (or a deadline the room reached on
+    its own, which the seeded long turns make rare). Returns writes per room per 10 seconds."""
+    if args.quiet_seconds <= 0:
+        return None
+    await asyncio.sleep(2)  # the burst's last writes reach the statistics
+    before = await asyncio.to_thread(participant_writes)
+    started = time.perf_counter()
+    await asyncio.sleep(args.quiet_seconds)
+    await asyncio.sleep(1)  # PostgreSQL reports a session's counts at most once a second
+    writes = await asyncio.to_thread(participant_writes) - before
+    seconds = time.perf_counter() - started
+    per_room = writes / max(1, rooms) / (seconds / 10)
+    say(f"quiet: {writes} participant rows written in {seconds:.0f}s, {per_room:.2f} per room per 10 s")
+    return per_room
+
+
 async def run_room(args, seeded: list[room_seed.SeededRoom], servers: list[Server]) -> dict:
     stats = Stats()
     warm = Stats()
@@ -451,6 +487,7 @@ async def run_room(args, seeded: list[room_seed.SeededRoom], servers: list[Serve
         await wsclients.drive(groups, act_room, args.rate, args.seconds, stats, say)
         still = await wsclients.settle(groups, 10)
         steady_usage = report_usage("the steady phase", before, servers)
+        steady_server_cpu = sum(Usage(servers).servers) - sum(before.servers)
         p50, p99 = percentile(stats.latencies, 50), percentile(stats.latencies, 99)
         say(
             f"steady: {stats.sent} actions sent ({stats.sent / args.seconds:.1f}/s), {len(stats.latencies)} delivered "
@@ -460,6 +497,7 @@ async def run_room(args, seeded: list[room_seed.SeededRoom], servers: list[Serve
         )
 
         burst_result = await burst(groups, [g.key for g in groups], args, servers)
+        presence_writes = await quiet_phase(args, len(groups))
 
         missing, expected, out_of_order = lost_snapshots(groups)
         dropped = sum(1 for s in socks if s.closed_code is not None and s.ready.done() and s.ready.result())
@@ -490,6 +528,9 @@ async def run_room(args, seeded: list[room_seed.SeededRoom], servers: list[Serve
         "lost": missing,
         "failed_connects": len(failed),
         "burst_p99_ms": burst_result["p99_ms"],
+        "rooms_advanced_more_than_once": len(burst_result["twice"]),
+        "server_cpu_ms_per_change": 1000 * steady_server_cpu / len(stats.latencies) if stats.latencies else None,
+        "presence_writes_per_room_per_10s": presence_writes,
         "rss_kib_per_socket": rss_per_socket,
         "mean_state_bytes": mean_state,
         "client_cpu": steady_usage["client"],
@@ -638,6 +679,7 @@ def single_run() -> None:
 
 
 def main(argv=None) -> None:
+    began = time.perf_counter()
     args = parse_args(argv)
     require_production_services()
     single_run()
@@ -646,6 +688,7 @@ def main(argv=None) -> None:
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))  # signs the sessions; the servers share it
     say(f"{args.rooms} rooms x {room_seed.PEOPLE_PER_ROOM} sockets, {args.rate:g} turn changes/s, {args.seconds:g}s")
     database_url = room_seed.configure(say)
+    os.environ["BENCH_DATABASE_URL"] = database_url
     seeded = room_seed.prepare(args.rooms, say)
 
     log_dir = Path(tempfile.mkdtemp(prefix="bench-room-"))
@@ -678,6 +721,7 @@ def main(argv=None) -> None:
 
     say(f"client CPU in the steady phase: {room['client_cpu']}% of one core")
     base_p99 = baseline["p99_ms"] if baseline else None
+    base_p50 = baseline["p50_ms"] if baseline else None
     rounded = lambda value, digits=1: None if value is None else round(value, digits)  # noqa: E731
     result = {
         "rooms": args.rooms,
@@ -690,6 +734,11 @@ def main(argv=None) -> None:
         "rss_kib_per_socket": rounded(room["rss_kib_per_socket"]),
         "baseline_p99_ms": rounded(base_p99),
         "overhead_ratio_p99": rounded(room["p99_ms"] / base_p99, 2) if base_p99 and room["p99_ms"] else None,
+        "overhead_ratio_p50": rounded(room["p50_ms"] / base_p50, 2) if base_p50 and room["p50_ms"] else None,
+        "server_cpu_ms_per_change": rounded(room["server_cpu_ms_per_change"], 2),
+        "presence_writes_per_room_per_10s": rounded(room["presence_writes_per_room_per_10s"], 2),
+        "seconds_total": round(time.perf_counter() - began),
+        "rooms_advanced_more_than_once": room["rooms_advanced_more_than_once"],
     }
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()

@@ -109,7 +109,8 @@ def seed(rooms: int) -> list[SeededRoom]:
                 Membership(
                     community=communities[room // ROOMS_PER_COMMUNITY],
                     user=user,
-                    role=Membership.Role.OWNER if seat == 0 else Membership.Role.MEMBER,
+                    # Facilitators, not owners: an owner facilitates only with a second factor.
+                    role=Membership.Role.FACILITATOR if seat == 0 else Membership.Role.MEMBER,
                     state=Membership.State.ACTIVE,
                     accepted_agreements_version=1,
                 )

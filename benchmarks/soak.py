@@ -32,6 +32,10 @@ What it measures:
   servers', without this client's monitoring connection), which other work on a shared Redis does
   not disturb.
 
+- late_over_1s / late_p99_ms / late_max_ms: turn changes that reached some socket of their room
+  more than 1 s after they were sent (one still missing at the 15 s action timeout counts at it),
+  and the 99th percentile and maximum of that delay over all turn changes.
+
 The last line printed is one JSON object.
 """
 
@@ -57,6 +61,15 @@ from benchmarks.servers import Server
 from benchmarks.wsclients import VERSION, Group, Sock, Stats, percentile
 
 HANDSHAKE_TIMEOUT = 60.0
+
+
+def late_ms(delivered: list[float], timed_out: int, q: int) -> float | None:
+    """The q-th percentile (100: the maximum) of the time from a turn change to its last socket, in
+    ms, with each change that timed out counted at the action timeout."""
+    values = delivered + [wsclients.ACTION_TIMEOUT] * timed_out
+    if not values:
+        return None
+    return round(1000 * (max(values) if q == 100 else percentile(values, q)), 1)
 
 
 def say(message: str) -> None:
@@ -555,6 +568,11 @@ async def soak(args, seeded: list[room_seed.SeededRoom], servers: list[Server], 
             "turn_changes": len(done),
             "turn_p50_ms": None if not done else round(1000 * percentile(done, 50), 1),
             "turn_p99_ms": None if not done else round(1000 * percentile(done, 99), 1),
+            # A turn change reaches a socket late when it arrives more than 1 s after it happened; one
+            # that never reached every socket within the action timeout counts at that timeout.
+            "late_over_1s": sum(1 for seconds in done if seconds > 1) + clients.stats.timeouts,
+            "late_p99_ms": late_ms(done, clients.stats.timeouts, 99),
+            "late_max_ms": late_ms(done, clients.stats.timeouts, 100),
             "action_errors": clients.stats.errors,
             "action_timeouts": clients.stats.timeouts,
             "churn_events": clients.churn_events,
@@ -672,6 +690,9 @@ def main(argv=None) -> None:
         "version_gaps_unrecovered": len(run["unrecovered"]),
         "redis_connections_start": redis_start[0],
         "redis_connections_end": redis_end[0],
+        "late_over_1s": run["late_over_1s"],
+        "late_p99_ms": run["late_p99_ms"],
+        "late_max_ms": run["late_max_ms"],
         # More, after the keys above.
         "rooms": args.rooms,
         "redis_connections_db_start": redis_start[1],
