@@ -133,31 +133,38 @@ CHANNEL_REDIS_HOSTS = [
 ]
 if CHANNEL_REDIS_HOSTS and not REDIS_URL:
     raise ImproperlyConfigured("CHANNEL_REDIS_HOSTS needs REDIS_URL too (for the cache and Celery).")
+# CHANNEL_LAYER_KIND: "lists", channels-redis's RedisChannelLayer (a list per channel, with a
+# capacity and an expiry), or "pubsub", its RedisPubSubChannelLayer (Redis publish/subscribe).
+CHANNEL_LAYER_KIND = env.choice("CHANNEL_LAYER_KIND", {"lists", "pubsub"}, "lists")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py times out reads after 5 s by default, as long as the layer's blocking read
-                # waits for a message: an idle process would lose its consumers every 5 seconds.
-                "hosts": [
-                    {
-                        "address": address,
-                        "socket_timeout": 30,
-                        "socket_connect_timeout": 5,
-                        # Connections idle this long are checked before use: after a Redis restart
-                        # a dead connection is replaced instead of failing (or hanging) a command.
-                        "health_check_interval": 10,
-                        "max_connections": 1000,
-                    }
-                    for address in CHANNEL_REDIS_HOSTS or [REDIS_URL]
-                ],
-                "prefix": CHANNEL_LAYER_PREFIX,
-                "capacity": 500,
-                "expiry": 30,
-            },
+    _channel_hosts = [
+        {
+            "address": address,
+            # redis-py times out reads after 5 s by default, as long as the layer's blocking read
+            # waits for a message: an idle process would lose its consumers every 5 seconds.
+            "socket_timeout": 30,
+            "socket_connect_timeout": 5,
+            # Connections idle this long are checked before use: after a Redis restart a dead
+            # connection is replaced instead of failing (or hanging) a command.
+            "health_check_interval": 10,
+            "max_connections": 1000,
         }
-    }
+        for address in CHANNEL_REDIS_HOSTS or [REDIS_URL]
+    ]
+    if CHANNEL_LAYER_KIND == "pubsub":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": _channel_hosts, "prefix": CHANNEL_LAYER_PREFIX},
+            }
+        }
+    else:
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": _channel_hosts, "prefix": CHANNEL_LAYER_PREFIX, "capacity": 500, "expiry": 30},
+            }
+        }
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

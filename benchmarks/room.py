@@ -71,6 +71,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--pool-size", type=int, default=8, help="DATABASE_POOL_MAX_SIZE per server process (8)")
     parser.add_argument("--compression", choices=["deflate", "none"], default="deflate", help="as browsers: deflate")
     parser.add_argument(
+        "--layer", choices=["lists", "pubsub"], default="lists", help="channel layer kind (CHANNEL_LAYER_KIND)"
+    )
+    parser.add_argument(
         "--quiet-seconds", type=float, default=20, help="a phase with no actions, to count presence writes (20)"
     )
     parser.add_argument("--burst-lead", type=float, default=3, help="seconds from setting the deadlines to them")
@@ -133,6 +136,7 @@ def server_environment(database_url: str, log_dir: Path, args) -> tuple[dict[str
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false",  # plain HTTP on 127.0.0.1; only /healthz is HTTP here
             "CHANNEL_LAYER_PREFIX": prefix,  # this run's own keys in a Redis others may share
+            "CHANNEL_LAYER_KIND": getattr(args, "layer", "lists"),  # the room's and the baseline's
             "VAR_DIR": str(log_dir),
             "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
         }

@@ -11,6 +11,7 @@ from unittest import mock
 import pytest
 import redis
 from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.db import connection
 from django.utils import timezone
 
@@ -26,6 +27,8 @@ print(json.dumps({
     "cache": s.CACHES["default"]["LOCATION"],
     "broker": s.CELERY_BROKER_URL,
     "no_server_side_cursors": s.DATABASES["default"].get("DISABLE_SERVER_SIDE_CURSORS"),
+    "layer": s.CHANNEL_LAYERS["default"]["BACKEND"],
+    "layer_config": sorted(s.CHANNEL_LAYERS["default"]["CONFIG"]),
 }))
 """
 POSTGRES = "postgres://postgres@127.0.0.1:5432/attunement"
@@ -150,3 +153,42 @@ def test_a_layer_sharded_across_two_redis_servers_delivers_every_message(tmp_pat
     assert len(received) == 160
     assert all(groups_on), f"one server carried no group: {[len(found) for found in groups_on]}"
     assert sum(len(found) for found in groups_on) == 40
+
+
+def test_channel_layer_kind_chooses_lists_or_pubsub(tmp_path):
+    lists = json.loads(probe(tmp_path, DATABASE_URL=POSTGRES, REDIS_URL=REDIS).stdout)
+    assert (lists["layer"], lists["layer_config"]) == (
+        "channels_redis.core.RedisChannelLayer",
+        ["capacity", "expiry", "hosts", "prefix"],
+    )
+    result = probe(tmp_path, DATABASE_URL=POSTGRES, REDIS_URL=REDIS, CHANNEL_LAYER_KIND="pubsub")
+    assert result.returncode == 0, result.stderr
+    pubsub = json.loads(result.stdout)
+    assert (pubsub["layer"], pubsub["layer_config"]) == (
+        "channels_redis.pubsub.RedisPubSubChannelLayer",
+        ["hosts", "prefix"],
+    )
+    assert pubsub["channel_hosts"] == [REDIS]
+    refused = probe(tmp_path, REDIS_URL=REDIS, CHANNEL_LAYER_KIND="streams")
+    assert refused.returncode != 0 and "CHANNEL_LAYER_KIND" in refused.stderr
+
+
+@pytest.mark.redis
+def test_the_pubsub_layer_delivers_group_messages_on_the_real_redis(settings):
+    """The settings' pubsub layer, built from the same host options, round-trips group messages."""
+    layer = RedisPubSubChannelLayer(
+        hosts=[{"address": settings.REDIS_URL, "socket_timeout": 30, "health_check_interval": 10}],
+        prefix=f"pubsub-test-{uuid.uuid4().hex[:8]}",
+    )
+
+    async def run():
+        try:
+            channels = [await layer.new_channel() for _ in range(3)]
+            for channel in channels:
+                await layer.group_add("call.1", channel)
+            await layer.group_send("call.1", {"type": "room.state", "version": 7})
+            return [await asyncio.wait_for(layer.receive(channel), timeout=5) for channel in channels]
+        finally:
+            await layer.flush()
+
+    assert [message["version"] for message in asyncio.run(run())] == [7, 7, 7]
