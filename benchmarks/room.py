@@ -71,6 +71,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--pool-size", type=int, default=8, help="DATABASE_POOL_MAX_SIZE per server process (8)")
     parser.add_argument("--compression", choices=["deflate", "none"], default="deflate", help="as browsers: deflate")
     parser.add_argument(
+        "--one-port",
+        action="store_true",
+        help="one server with WEB_WORKERS=2 on one port, instead of two processes on two ports",
+    )
+    parser.add_argument(
         "--layer", choices=["lists", "pubsub"], default="lists", help="channel layer kind (CHANNEL_LAYER_KIND)"
     )
     parser.add_argument(
@@ -137,6 +142,7 @@ def server_environment(database_url: str, log_dir: Path, args) -> tuple[dict[str
             "SECURE_SSL_REDIRECT": "false",  # plain HTTP on 127.0.0.1; only /healthz is HTTP here
             "CHANNEL_LAYER_PREFIX": prefix,  # this run's own keys in a Redis others may share
             "CHANNEL_LAYER_KIND": getattr(args, "layer", "lists"),  # the room's and the baseline's
+            "WEB_WORKERS": "2" if getattr(args, "one_port", False) else "1",
             "VAR_DIR": str(log_dir),
             "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
         }
@@ -437,7 +443,7 @@ async def run_room(args, seeded: list[room_seed.SeededRoom], servers: list[Serve
     for index, room in enumerate(seeded):
         group = Group(index, room.call_id, warm)
         # Half of each room on each process, alternating, so every broadcast crosses Redis.
-        group.socks = [Sock(group, seat, (seat + index) % 2) for seat in range(len(room.sessions))]
+        group.socks = [Sock(group, seat, (seat + index) % len(servers)) for seat in range(len(room.sessions))]
         groups.append(group)
     socks = [sock for group in groups for sock in group.socks]
     sessions = {id(sock): seeded[sock.group.index].sessions[sock.seat] for sock in socks}
@@ -552,7 +558,7 @@ async def run_baseline(args, servers: list[Server], message_bytes: int) -> dict:
     groups = []
     for index in range(args.rooms):
         group = Group(index, f"{tag}-{index}", warm)
-        group.socks = [Sock(group, seat, (seat + index) % 2) for seat in range(room_seed.PEOPLE_PER_ROOM)]
+        group.socks = [Sock(group, seat, (seat + index) % len(servers)) for seat in range(room_seed.PEOPLE_PER_ROOM)]
         groups.append(group)
     socks = [sock for group in groups for sock in group.socks]
     pad = "x" * max(0, message_bytes - 20)  # as large as the room's mean state message
@@ -640,8 +646,9 @@ def run_async(coroutine):
 
 
 def start_servers(env: dict[str, str], log_dir: Path, started: list[Server], **kwargs) -> list[Server]:
+    """Two web processes on two ports; with WEB_WORKERS=2 in env, one server of two processes on one port."""
     servers = []
-    for _ in range(2):
+    for _ in range(1 if env.get("WEB_WORKERS") == "2" else 2):
         server = Server(env, log_dir, **kwargs)
         started.append(server)
         servers.append(server)
