@@ -14,7 +14,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from sharing.routing import websocket_urlpatterns  # noqa: E402
 from sharing.web_clock import with_room_clock  # noqa: E402
 
-# With the in-memory channel layer, the room clock runs in this process (see sharing/clock.py).
+# With the in-memory channel layer, the room clock runs in this process (see sharing/web_clock.py).
 application = with_room_clock(
     ProtocolTypeRouter(
         {
