@@ -1,9 +1,13 @@
 """The unit of work on one room: lock its row, read its people, change them in memory, and save.
 
 `lock_room` takes the room's row lock (`select_for_update`) inside the caller's transaction and
-returns a `Change`. Every function that takes a Change runs while that lock is held; the ones that
-write rows say so with a `_locked` suffix. `save_locked` writes the room, the participant columns
-that changed, and the structural events, and bumps the version once.
+returns a `Change`. The lock contract is in the names: a function that must be called while the
+caller holds that lock, and writes, ends in `_locked` (`save_locked` here, `apply_locked` and
+`commit_locked` in actions, `apply_due_locked` and `rewake_locked` in the clock). The agenda's
+functions and the handlers change a Change in memory and run only inside `apply_locked` (or a public
+write that took the lock). `read_room` makes a Change without the lock, for snapshots only.
+`save_locked` writes the room, the participant columns that changed, and the structural events,
+and bumps the version once.
 """
 
 from __future__ import annotations
