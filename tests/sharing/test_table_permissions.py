@@ -8,12 +8,16 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import transaction
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import precondition, rule, run_state_machine_as_test
 
 from sharing import services
 from sharing.errors import RoomError
 from sharing.room import states
 from sharing.snapshots import FACILITATING_ROLES, for_viewer, viewer
 from tests.rooms import at
+from tests.sharing.test_room_properties import NAMES, RoomMachine
 
 pytestmark = pytest.mark.django_db
 
@@ -150,15 +154,16 @@ SCENES = [
 
 def _payload(action: str, snap: dict, me: int | None) -> dict:
     """A value the room would accept, when the action needs one: whom, which order, which mode."""
-    admitted = [p["id"] for p in snap["participants"] if p["state"] == "admitted"]
-    members = [p["id"] for p in snap["participants"] if p["role"] == "member" and p["id"] != me]
+    admitted = [p["id"] for p in snap["participants"] if p["state"] == "admitted"] or [0]
+    removable = [p["id"] for p in snap["participants"] if p["role"] != "facilitator" and p["id"] != me]
+    here = [p["id"] for p in snap["participants"] if p["present"] and p["id"] in admitted]
     waiting = [p["id"] for p in snap["participants"] if p["round"] in {"pending", "offered"}]
     lobby = [p["id"] for p in snap["participants"] if p["state"] == "lobby"]
     speaking = snap["phase"] == "turn" and snap["turn"] is not None
     if action == "turn.skip":
         return {} if speaking or not waiting else {"participant": waiting[0]}
     if action == "turn.give":
-        return {"participant": next(p["id"] for p in snap["participants"] if p["present"] and p["id"] in admitted)}
+        return {"participant": (here or admitted)[0]}
     if action == "hand.first":
         return {"participant": (snap["hands"] or admitted)[0]}
     if action == "order.set":
@@ -167,7 +172,7 @@ def _payload(action: str, snap: dict, me: int | None) -> dict:
     if action in {"participant.admit", "support.clear"}:
         return {"participant": (lobby or admitted)[0]}
     if action == "participant.remove":
-        return {"participant": members[0]}
+        return {"participant": (removable or admitted)[0]}
     return {
         "share.mode": {"mode": "listen"},
         "share.typing": {"typing": True},
@@ -236,3 +241,44 @@ def test_every_row_people_ask_for_is_allowed_somewhere(room, t0):
                 reached |= set(_may(snap, user, staff_powers=user.is_staff)[1])
             transaction.set_rollback(True)
     assert reached == set(states.PERSON_ACTIONS)
+
+
+class MayMachine(RoomMachine):
+    """The random rooms of test_room_properties, where anyone now and then tries any action."""
+
+    @precondition(lambda self: self.room() is not None)
+    @rule(name=st.sampled_from(NAMES))
+    def every_action_is_accepted_exactly_when_you_may(self, name):
+        self.heartbeats()
+        snap = self.snapshot()
+        user = self.people[name]
+        pid, may = _may(snap, user, staff_powers=False)
+        for action in states.PERSON_ACTIONS:
+            accepted = _accepted(self.call.pk, user, action, _payload(action, snap, pid), self.now)
+            assert accepted == (action in may), f"{name}: {action} {'accepted' if accepted else 'refused'}, may {may}"
+        assert self.snapshot() == snap, "every try was rolled back"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_random_rooms_you_may_is_exactly_what_the_room_accepts(circle):
+    from groups.models import Membership
+    from tests.conftest import make_person
+
+    people = {"Fran": circle.facilitator, "Cody": circle.co_facilitator, "Maya": circle.member}
+    for name in ("Jonas", "Aiko"):
+        people[name] = make_person(f"{name.lower()}@example.com", display_name=name)
+        Membership.objects.create(
+            community=circle.community,
+            user=people[name],
+            state="active",
+            accepted_agreements_version=circle.community.agreements_version,
+        )
+    run_state_machine_as_test(
+        lambda: MayMachine(circle, people),
+        settings=settings(
+            max_examples=10,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        ),
+    )
