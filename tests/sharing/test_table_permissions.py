@@ -155,7 +155,8 @@ SCENES = [
 def _payload(action: str, snap: dict, me: int | None) -> dict:
     """A value the room would accept, when the action needs one: whom, which order, which mode."""
     admitted = [p["id"] for p in snap["participants"] if p["state"] == "admitted"] or [0]
-    removable = [p["id"] for p in snap["participants"] if p["role"] != "facilitator" and p["id"] != me]
+    # Anyone but the call's facilitator may be removed: someone else first, else oneself.
+    removable = sorted((p["id"] for p in snap["participants"] if p["role"] != "facilitator"), key=lambda i: i == me)
     here = [p["id"] for p in snap["participants"] if p["present"] and p["id"] in admitted]
     waiting = [p["id"] for p in snap["participants"] if p["round"] in {"pending", "offered"}]
     lobby = [p["id"] for p in snap["participants"] if p["state"] == "lobby"]
