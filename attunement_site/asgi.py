@@ -11,10 +11,10 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app regi
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from sharing.clock import with_room_clock  # noqa: E402
 from sharing.routing import websocket_urlpatterns  # noqa: E402
+from sharing.web_clock import with_room_clock  # noqa: E402
 
-# With the in-memory channel layer, the room clock runs in this process (see sharing/clock.py).
+# With the in-memory channel layer, the room clock runs in this process (see sharing/web_clock.py).
 application = with_room_clock(
     ProtocolTypeRouter(
         {

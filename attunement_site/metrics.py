@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from groups.models import Notification
-from sharing.models import Participant, Room, RoomEvent
+from sharing.selectors import room_counts
 
 
 def _broker_queue_depth() -> float:
@@ -49,30 +49,31 @@ def collect(now=None) -> list[tuple[str, str, str, float]]:
     due = Notification.objects.filter(state=Notification.State.PENDING, due_at__lte=now)
     oldest_due = due.aggregate(oldest=Min("due_at"))["oldest"]
     lag = (now - oldest_due).total_seconds() if oldest_due else 0.0
+    rooms = room_counts()
     return [
         (
             "attunement_open_sockets",
             "gauge",
             "People connected to a room right now.",
-            float(Participant.objects.filter(connected=True).exclude(room__status=Room.Status.ENDED).count()),
+            float(rooms.open_sockets),
         ),
         (
             "attunement_live_rooms",
             "gauge",
             "Rooms whose call is in progress or paused.",
-            float(Room.objects.filter(status__in=[Room.Status.LIVE, Room.Status.PAUSED]).count()),
+            float(rooms.live_rooms),
         ),
         (
             "attunement_turn_advances_total",
             "counter",
             "Turns that have ended, since the beginning.",
-            float(RoomEvent.objects.filter(kind="turn.ended").count()),
+            float(rooms.turns_ended),
         ),
         (
             "attunement_sweep_failures_total",
             "counter",
             "Times the room clock failed to tick a room (each is logged with the room's id).",
-            float(RoomEvent.objects.filter(kind="sweep.failed").count()),
+            float(rooms.sweep_failures),
         ),
         (
             "attunement_reminder_lag_seconds",

@@ -211,7 +211,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # The room clock: every second, the sweep applies the deadlines and absences that have come due
-# (sharing/clock.py). With the in-memory channel layer only the web process can reach its sockets, so
+# (sharing/web_clock.py). With the in-memory channel layer only the web process can reach its sockets, so
 # the clock runs there; otherwise Celery beat schedules it and a worker runs it.
 ROOM_CLOCK_IN_WEB = env.bool(
     "ROOM_CLOCK_IN_WEB", CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"

@@ -72,6 +72,11 @@ class Segment:
             return self.seconds or 0
         return people * ((self.turn_seconds or 0) + self.reflection_seconds)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Segment:
+        """A segment as the room stores it (`to_dict`'s output, already validated)."""
+        return cls(**data)
+
     def to_dict(self) -> dict:
         data = {key: value for key, value in asdict(self).items() if value is not None}
         if not self.allows_reflections:

@@ -17,7 +17,8 @@ from groups.models import RSVP, Call
 from groups.models.calls import DEFAULT_CAPACITY
 from journey import services
 from journey.models import CheckOut
-from sharing.models import Participant, Room, RoomEvent
+from sharing import demo as room_demo
+from sharing import selectors as rooms
 
 
 @dataclass
@@ -63,31 +64,8 @@ def past_call(
         planned[i] if i < len(planned) else {"kind": "round", "title": f"Part {i + 1}", "turn_seconds": 60}
         for i in range(len(segments))
     ]
-    room = Room.objects.create(
-        call=call,
-        status=Room.Status.ENDED,
-        started_at=starts_at,
-        ended_at=starts_at + timedelta(hours=1),
-        segments=agenda,
-    )
-    Participant.objects.create(
-        room=room,
-        user=facilitator,
-        role=Participant.Role.FACILITATOR,
-        state=Participant.State.ADMITTED,
-        admitted_at=starts_at,
-        has_shared=True,
-    )
     for person in attendees:
         RSVP.objects.create(call=call, user=person.user, status=RSVP.Status.GOING)
-        if person.came:
-            Participant.objects.create(
-                room=room,
-                user=person.user,
-                state=Participant.State.ADMITTED,
-                admitted_at=starts_at,
-                has_shared=person.shared,
-            )
         if person.felt_heard is not None:
             CheckOut.objects.create(
                 call=call,
@@ -95,17 +73,17 @@ def past_call(
                 felt_heard=person.felt_heard,
                 helped=list(person.helped),
                 answered_at=call.ends_at + timedelta(hours=1),
-                as_member=services.answers_as_member(call=call, user=person.user, role=Participant.Role.MEMBER),
+                as_member=services.answers_as_member(call=call, user=person.user, role=rooms.MEMBER_ROLE),
             )
-    for index, (planned, actual) in enumerate(segments):
-        RoomEvent.objects.create(
-            room=room,
-            version=index + 2,
-            kind="segment.ended",
-            at=starts_at + timedelta(minutes=10 * (index + 1)),
-            duration_ms=actual * 1000,
-            detail={"segment": index, "segment_kind": "round", "planned_ms": planned * 1000},
-        )
+    room_demo.past_room(
+        call=call,
+        facilitator=facilitator,
+        started_at=starts_at,
+        ended_at=starts_at + timedelta(hours=1),
+        agenda=agenda,
+        members=[(person.user, person.shared) for person in attendees if person.came],
+        segments=list(segments),
+    )
     services.checkouts_tally(call_ids=[call.pk], now=now)
     return call
 
@@ -117,7 +95,7 @@ def seed_history(
 
     Each call has at least three members' answers (with three members or more), so every one of
     them is published and the charts have something to show."""
-    if Room.objects.filter(call__community=community, status=Room.Status.ENDED).exists():
+    if rooms.community_has_ended_rooms(community_id=community.pk):
         return 0
     rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
     helped = [value for value in CheckOut.Helped.values if value != "other"]

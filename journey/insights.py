@@ -29,7 +29,7 @@ from groups.formats import KINDS
 from groups.models import RSVP, Call, Community, Membership
 from journey import services
 from journey.models import CHECKOUT_OPEN_FOR, MIN_ANSWERS, CheckOut
-from sharing.models import Participant, Room, RoomEvent
+from sharing import selectors as rooms
 
 REACH_OUT_CALLS = 3  # "RSVP'd but have not attended or shared for the last 3 calls"
 OVERRUN_TOLERANCE_MS = 60_000  # a segment a minute or less over its plan did not run over
@@ -215,32 +215,21 @@ def community_insights(*, community: Community, months: int = DEFAULT_PERIOD, no
 
     # The aggregates read the whole period; rows for calls not in `rows` (not yet begun) are skipped.
     in_period = {"call__community": community, "call__starts_at__gte": since, "call__starts_at__lt": until}
-    in_rooms = {f"room__{key}": value for key, value in in_period.items()}
 
     going = RSVP.objects.filter(status=RSVP.Status.GOING, **in_period).values("call_id").annotate(n=Count("pk"))
     for row in going:
         if row["call_id"] in rows:
             rows[row["call_id"]].going = row["n"]
 
-    rsvped = RSVP.objects.filter(call_id=OuterRef("room_id"), user_id=OuterRef("user_id"), status=RSVP.Status.GOING)
-    attendance = (
-        Participant.objects.filter(
-            admitted_at__isnull=False,
-            role=Participant.Role.MEMBER,  # facilitators hold the call; they are not counted as coming
-            **in_rooms,
-        )
-        .alias(rsvped=Exists(rsvped))
-        .values("room_id")
-        .annotate(attended=Count("pk"), showed=Count("pk", filter=Q(rsvped=True)))
-    )
-    for row in attendance:
-        if row["room_id"] in rows:
-            rows[row["room_id"]].attended = row["attended"]
-            rows[row["room_id"]].showed = row["showed"]
+    attendance = rooms.member_attendance(community_id=community.pk, since=since, until=until)
+    for room_id, (attended, showed) in attendance.items():
+        if room_id in rows:
+            rows[room_id].attended = attended
+            rows[room_id].showed = showed
 
-    agendas = dict(Room.objects.filter(pk__in=list(rows)).values_list("pk", "segments"))
+    agendas = rooms.agendas(call_ids=rows)
     segments: dict[tuple[int, str], SegmentOverrun] = {}
-    ended = RoomEvent.objects.filter(kind="segment.ended", **in_rooms).values_list("room_id", "duration_ms", "detail")
+    ended = rooms.segment_timings(community_id=community.pk, since=since, until=until)
     for room_id, duration_ms, detail in ended:
         index = int(detail.get("segment", 0))
         agenda = agendas.get(room_id) or []
@@ -279,11 +268,7 @@ def _reach_out(community: Community, last_calls: list[int]) -> list:
     for rsvp in rsvps.select_related("user"):
         calls_by_user[rsvp.user_id].add(rsvp.call_id)
         users[rsvp.user_id] = rsvp.user
-    shared = set(
-        Participant.objects.filter(room_id__in=last_calls, admitted_at__isnull=False, has_shared=True).values_list(
-            "user_id", flat=True
-        )
-    )
+    shared = rooms.shared_user_ids(call_ids=last_calls)
     return sorted(
         (users[uid] for uid, called in calls_by_user.items() if len(called) == len(last_calls) and uid not in shared),
         key=lambda user: user.display_name.lower(),

@@ -25,7 +25,7 @@ from journey.models import (
     checkout_closes_at,
 )
 from journey.practice import STEP_COUNT
-from sharing.models import Participant
+from sharing import selectors as rooms
 
 
 def _clean_text(text: str | None) -> str:
@@ -91,11 +91,7 @@ def practice_delete(*, user, pk: int) -> None:
 
 def admitted_role(*, call: Call, user) -> str | None:
     """The person's role in the call's room if they were admitted to it, else None."""
-    return (
-        Participant.objects.filter(room__call=call, user=user, admitted_at__isnull=False)
-        .values_list("role", flat=True)
-        .first()
-    )
+    return rooms.admitted_role(call_id=call.pk, user=user)
 
 
 def attended(*, call: Call, user) -> bool:
@@ -111,7 +107,7 @@ def answers_as_member(*, call: Call, user, role: str | None) -> bool:
     """Whether this person's answer may count: they were in the call as a member, and they neither
     held this call nor facilitate the community (so they never see the insights their answer is in)."""
     return (
-        role == Participant.Role.MEMBER
+        role == rooms.MEMBER_ROLE
         and user.pk not in {call.facilitator_id, call.co_facilitator_id}
         and not permissions.can_facilitate(user, call.community)
     )

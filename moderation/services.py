@@ -19,7 +19,7 @@ from groups.models import RSVP, Call, Community, Membership
 from groups.services import notify
 from groups.services.rsvps import rsvp_set
 from moderation.models import Report
-from sharing.models import Participant, Room
+from sharing.selectors import open_call_ids
 from sharing.services import kick
 
 Outcome = Report.Outcome
@@ -63,10 +63,8 @@ def can_handle(actor, report: Report) -> bool:
 
 def _kick_from_live_rooms(user: User, community: Community | None) -> None:
     """Remove the person from every room that is still open, and close their sockets there."""
-    rooms = Participant.objects.filter(user=user).exclude(room__status=Room.Status.ENDED)
-    if community is not None:
-        rooms = rooms.filter(room__call__community=community)
-    for call_id in rooms.values_list("room_id", flat=True):
+    community_id = community.pk if community is not None else None
+    for call_id in open_call_ids(user=user, community_id=community_id):
         kick(call_id=call_id, user_id=user.pk)
 
 

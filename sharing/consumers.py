@@ -1,5 +1,5 @@
 """The room socket. It authenticates, parses, and calls one service per message; every rule lives
-in sharing.services, sharing.relays and sharing.states. docs/protocol.md lists the messages.
+in sharing.services, sharing.relays and sharing.room.states. docs/protocol.md lists the messages.
 
 The socket sits in the channel-layer group its seat allows (sharing.audiences): the circle's, the
 lobby's, or none. It follows the seat each new snapshot gives it, and checks the policy once more

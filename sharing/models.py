@@ -109,7 +109,7 @@ class Room(models.Model):
 
     @property
     def state(self) -> str:
-        """The state in sharing.states' table: lobby, paused, ended, or the live phase."""
+        """The state in sharing.room.states' table: lobby, paused, ended, or the live phase."""
         if self.status == self.Status.LIVE:
             return self.phase
         return self.status

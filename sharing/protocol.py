@@ -127,7 +127,7 @@ CLIENT: dict[str, dict] = {
     ),
 }
 
-# The client messages that are room actions in sharing.states (the others are transport or relays).
+# The client messages that are room actions in sharing.room.states (the others are transport or relays).
 TRANSPORT = {"ping", "sync", "tick"}
 RELAYS = {"share.text", "reflection.send", "reflection.show", "support.message", *SIGNALS}
 ACTIONS = set(CLIENT) - TRANSPORT - RELAYS
@@ -216,8 +216,9 @@ SERVER: dict[str, dict] = {
                     "role": {"type": ["string", "null"]},
                     "state": {"type": "string"},
                     "facilitator": {"type": "boolean"},
+                    "may": {"type": "array", "items": {"type": "string"}},
                 },
-                "required": ["participant", "role", "state", "facilitator"],
+                "required": ["participant", "role", "state", "facilitator", "may"],
             },
         },
         "required": ["type", "version", "server_now", "status", "phase", "turn", "participants", "you"],

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sharing.models import Participant, Room
-
-Round = Participant.Round
+from sharing.room import agenda, states, work
+from sharing.room.work import Change
 
 
 def stamp(moment: datetime | None) -> str | None:
@@ -39,20 +39,14 @@ def _participant(p: Participant, now) -> dict:
     }
 
 
-def _next_up(room: Room, people: dict[int, Participant], hands: list[int], now) -> int | None:
-    segment = room.segment()
-    if segment is None or room.segment_complete or room.status == Room.Status.ENDED:
-        return None
-    if segment["kind"] == "open":
-        return next((pid for pid in hands if pid != room.speaker_id), None)
-    waiting = Round.PENDING if room.round_pass == 1 else Round.OFFERED
-    for pid in room.order:
-        p = people.get(pid)
-        if p is not None and p.round_status == waiting and p.is_admitted and p.is_present(now):
-            return pid
-    if room.round_pass == 1:
-        return next((pid for pid in room.order if people.get(pid) and people[pid].round_status == Round.PASSED), None)
-    return None
+def may(change: Change) -> dict[str, list[str]]:
+    """What each admitted person may ask for now, by participant id: the state table's answer
+    (role, state and guards), sorted. Someone in the lobby, or without a seat, may ask for nothing."""
+    result = {}
+    for p in change.admitted():
+        actor = states.Actor(p, work.roles_of(change, p))
+        result[str(p.pk)] = [action for action in states.PERSON_ACTIONS if states.allowed(change, actor, action)]
+    return result
 
 
 def floor(room: Room, participants: list[Participant]) -> list[int] | None:
@@ -72,8 +66,10 @@ def floor(room: Room, participants: list[Participant]) -> list[int] | None:
     return sorted(allowed)
 
 
-def build(room: Room, participants: list[Participant], now: datetime) -> dict:
-    people = {p.pk: p for p in participants}
+def build(change: Change) -> dict:
+    room, now = change.room, change.now
+    participants = list(change.participants.values())
+    next_up = agenda.next_speaker(change)
     visible = sorted(
         (p for p in participants if p.state in {Participant.State.LOBBY, Participant.State.ADMITTED}),
         key=lambda p: (p.role != Participant.Role.FACILITATOR, p.arrived_at, p.pk),
@@ -117,7 +113,7 @@ def build(room: Room, participants: list[Participant], now: datetime) -> dict:
         "turn": turn,
         "order": list(room.order),
         "round_pass": room.round_pass,
-        "next": _next_up(room, people, hands, now),
+        "next": next_up.pk if next_up is not None else None,
         "hands": hands,
         "acting_facilitator": acting,
         "floor": floor(room, participants),
@@ -129,6 +125,7 @@ def build(room: Room, participants: list[Participant], now: datetime) -> dict:
             "order_policy": room.order_policy,
         },
         "participants": [_participant(p, now) for p in visible],
+        "may": may(change),  # each viewer's own share goes to them alone, as `you.may`
     }
 
 
@@ -168,13 +165,15 @@ def _outside_view(snapshot: dict, me: dict | None) -> dict:
 
 
 def for_viewer(snapshot: dict, *, participant_id: int | None, facilitator: bool) -> dict:
-    """The snapshot as this viewer may see it (sharing.audiences), with `you` added. The input is not changed."""
+    """The snapshot as this viewer may see it (sharing.audiences), with `you` added: who they are,
+    and `may`, the actions they may ask for now. The input is not changed."""
     me = viewer(snapshot, participant_id)
+    may_now = snapshot.get("may", {}).get(str(participant_id), [])
     if me is None or me["state"] != Participant.State.ADMITTED:
         view = _outside_view(snapshot, me)
         facilitator = False
     else:
-        view = dict(snapshot)
+        view = {key: value for key, value in snapshot.items() if key != "may"}
         turn = snapshot.get("turn")
         if turn is not None and turn["speaker"] != participant_id:
             view["turn"] = {**turn, "resonance_count": None}
@@ -188,5 +187,6 @@ def for_viewer(snapshot: dict, *, participant_id: int | None, facilitator: bool)
         "role": me["role"] if me else None,
         "state": me["state"] if me else "removed",
         "facilitator": facilitator,
+        "may": may_now if me is not None and me["state"] == Participant.State.ADMITTED else [],
     }
     return view

@@ -8,7 +8,8 @@ from django.core.cache import cache
 
 from attunement_site import metrics
 from sharing import services
-from sharing.models import Room, RoomEvent
+from sharing.models import Participant, Room, RoomEvent
+from sharing.room import clock
 from tests.rooms import at
 
 pytestmark = pytest.mark.django_db
@@ -105,22 +106,22 @@ def test_a_room_that_fails_is_logged_counted_and_pushed_back_and_the_others_are_
     services.room_apply(call_id=other.pk, user=circle.facilitator, action="call.start", now=t0)
     # Both rooms are due: the first at its speaker's grace, the other at the end of its grounding.
     broken = first.call.pk
-    real = services.due_actions
+    real = clock.due_actions
 
     def due_actions(change):
         if change.room.pk == broken:
             raise RuntimeError("a bug in one room")
         return real(change)
 
-    monkeypatch.setattr(services, "due_actions", due_actions)
+    monkeypatch.setattr(clock, "due_actions", due_actions)
     moment = at(t0, 90)
     Room.objects.update(wake_at=moment)
-    services.Participant.objects.update(last_seen_at=moment)
+    Participant.objects.update(last_seen_at=moment)
 
     assert services.sweep(now=moment) == 1
 
     assert Room.objects.get(pk=other.pk).segment_complete is True  # the room after it moved on
-    assert Room.objects.get(pk=broken).wake_at == moment + services.SWEEP_RETRY
+    assert Room.objects.get(pk=broken).wake_at == moment + clock.SWEEP_RETRY
     assert RoomEvent.objects.filter(room_id=broken, kind="sweep.failed").count() == 1
     reported = {name: value for name, _kind, _help, value in metrics.collect(now=moment)}
     assert reported["attunement_sweep_failures_total"] == 1

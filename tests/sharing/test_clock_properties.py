@@ -16,6 +16,7 @@ from groups.services.rsvps import rsvp_set
 from sharing import services
 from sharing.errors import RoomError
 from sharing.models import PRESENCE_TIMEOUT, Participant, Room, RoomEvent
+from sharing.room import clock
 
 pytestmark = pytest.mark.django_db
 
@@ -54,14 +55,14 @@ def test_the_sweep_moves_every_due_room_on_exactly_once_and_survives_a_broken_on
         circle.add_member("aiko@example.com", display_name="Aiko"),
     ]
     broken = {"pk": None}
-    real_due_actions = services.due_actions
+    real_due_actions = clock.due_actions
 
     def due_actions(change):
         if change.room.pk == broken["pk"]:
             raise Broken(f"room {change.room.pk} is broken")
         return real_due_actions(change)
 
-    monkeypatch.setattr(services, "due_actions", due_actions)
+    monkeypatch.setattr(clock, "due_actions", due_actions)
 
     @settings(
         max_examples=40,
@@ -167,7 +168,7 @@ def sweep_and_check(calls, broken, now, retry_at):
             assert room.version == was["version"]
             if was["woken"] and (retry_at is None or now >= retry_at):
                 assert RoomEvent.objects.filter(kind="sweep.failed").count() == failures + 1
-                assert room.wake_at == now + services.SWEEP_RETRY
+                assert room.wake_at == now + clock.SWEEP_RETRY
                 retry_at = room.wake_at
                 seen["broken room counted"] += 1
             continue

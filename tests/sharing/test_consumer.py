@@ -77,6 +77,7 @@ async def test_a_round_with_every_kind_of_action(room, sockets):
         "role": "member",
         "state": "admitted",
         "facilitator": False,
+        "may": ["checkin.set", "hand.lower", "resonate", "support.request", "turn.pass"],
     }
     assert views[maya]["participants"][0]["accommodations"] is None  # facilitators only
     assert views[fran]["participants"][0]["accommodations"] is not None

@@ -9,7 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from sharing import clock, consumers, services
+from sharing import consumers, services, web_clock
 from sharing.models import Room
 from tests.sharing.sockets import settle
 
@@ -84,4 +84,4 @@ async def test_with_the_clock_in_the_web_process_a_deadline_reaches_every_socket
         assert {state["version"] for state in states} == {version + 1}
         assert states[0]["turn"]["speaker"] != speaker
     finally:
-        await clock.stop()
+        await web_clock.stop()

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from sharing import protocol, states
+from sharing import protocol
+from sharing.room import states
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 

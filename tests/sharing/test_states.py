@@ -2,12 +2,12 @@
 
 import pytest
 
-from sharing import services, states
-from sharing.states import TABLE, TransitionError, check_allowed
+from sharing.room import actions, states
+from sharing.room.states import TABLE, TransitionError, check_allowed
 
 
 def test_every_action_has_one_handler_and_the_table_is_checked():
-    assert set(services.HANDLERS) == {row.action for row in TABLE}
+    assert set(actions.HANDLERS) == {row.action for row in TABLE}
     states._check_table()
 
 

@@ -1,7 +1,7 @@
 """The room clock inside the web process, for the embedded default.
 
-Deadlines are columns, and `services.sweep` applies whichever have passed; something has to call it
-every second. In production that is Celery beat (the `sweep-rooms` schedule), and the snapshots it
+Deadlines are columns, and the sweep (sharing.room.clock) applies whichever have passed; something
+has to call it every second. In production that is Celery beat (the `sweep-rooms` schedule), and the snapshots it
 broadcasts reach every web process through Redis. With the in-memory channel layer a broadcast
 reaches only the sockets of the process that sends it, so there the sweep runs here, in the one web
 process, every second: `ROOM_CLOCK_IN_WEB`, true by default exactly when the channel layer is the

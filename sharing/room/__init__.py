@@ -1,0 +1,1 @@
+"""The live room's engine: its state table, unit of work, agenda, actions and clock."""
