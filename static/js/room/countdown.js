@@ -5,7 +5,7 @@ import { send, serverNow } from "./link.js";
 import { timeCues } from "./narration.js";
 import { $ } from "./page.js";
 import { snapshot } from "./state.js";
-import { activeTimer, clockText, nextDeadline, person, t } from "./view.js";
+import { activeTimer, clockText, person, t } from "./view.js";
 
 let nudgedFor = null;
 
@@ -37,8 +37,11 @@ export function tick() {
     ring.style.setProperty("--left", String(Math.max(0, Math.min(100, (left / total) * 100))));
   }
   if (state.status === "live") timeCues(state, timer, left);
-  const deadline = nextDeadline(state);
-  if (deadline !== null && now >= deadline && nudgedFor !== state.version) {
+  // wake_at is when time alone next changes the room, as the server worked it out (its timers and the
+  // absences it acts on alike): once it has passed by the server's clock, the page nudges with a
+  // `tick`, though the server's own clock does not need it. The countdown above is not wake_at: a
+  // turn counts down to its end, before the grace the server waits, and an absence is no countdown.
+  if (state.wake_at && now >= Date.parse(state.wake_at) && nudgedFor !== state.version) {
     nudgedFor = state.version;
     const version = state.version;
     setTimeout(() => {

@@ -44,10 +44,3 @@ export function activeTimer(state) {
   }
   return null;
 }
-
-// When time alone would change the room: the moment to nudge the server.
-// When time next changes the room, as the server worked it out (its timers and the absences it acts
-// on alike): the page nudges with a `tick` then, though the server's own clock does not need it.
-export function nextDeadline(state) {
-  return state.wake_at ? Date.parse(state.wake_at) : null;
-}
