@@ -45,7 +45,8 @@ export function renderControls() {
   }
   // In a spoken round, only those who prefer typing get the form (the others reflect aloud).
   const typedRound = segment?.reflection_mode !== "spoken" || flag("prefersTyping");
-  show("reflection-form", may(state, "reflection.send", own.writeReflection) && typedRound);
+  // A reflection is relayed, not a change of the room's state, so `you.may` does not list it.
+  show("reflection-form", own.writeReflection(state) && typedRound);
   if (state.phase !== "reflections") {
     $("reflection-sent").textContent = "";
   }

@@ -1,7 +1,8 @@
 // What this person may do now, as the page decides it. Every such decision lives here and nowhere
-// else. The server is adding `you.may` to each viewer's snapshot: the names of the actions this
-// viewer may use now. When a snapshot carries it, `may()` answers from it and the rule given here is
-// only the fallback; once every snapshot carries it, the rules below go.
+// else. Each viewer's snapshot carries `you.may`: the names of the state table's actions this viewer
+// may use now (sharing/room/states.py). `may()` answers from it; the rule given here answers only
+// for a snapshot without it (an older server during an upgrade). Relayed messages (typed shares,
+// reflections, support messages) are not table actions and keep their rules here.
 //
 // `you.may` says which actions the viewer may use, not on whom: the per-person conditions in the
 // facilitator's order list (`onPerson`) still decide which person's row offers an action.
