@@ -382,9 +382,14 @@ async def room_scenario(call_id, people, first, second, redis: Redis, summary):
                         say(f"{client.name} could not reconnect yet ({type(error).__name__}, {waited:.1f}s)")
             speaker_id = fran.state["turn"]["speaker"] if fran.state["turn"] else None
             speaker = next((c for c in clients if c.me() == speaker_id and not c.closed.is_set()), None)
+            # An earlier try may have moved the round on while some clients were still reconnecting:
+            # in reflections the facilitator ends them, in a turn the speaker finishes it.
+            reflecting = fran.state["phase"] == "reflections"
+            if reflecting and all(not c.closed.is_set() for c in clients):
+                speaker = fran
             if speaker is not None and all(not c.closed.is_set() for c in clients):
                 version = max(c.state["version"] for c in clients)
-                await speaker.act("turn.finish")
+                await speaker.act("reflections.end" if reflecting else "turn.finish")
                 try:
                     await asyncio.wait_for(
                         asyncio.gather(
