@@ -546,7 +546,13 @@ def main() -> int:
                 assert history == sorted(set(history)), "a client's versions went back"
 
         with step("health and metrics"):
+            # Redis was restarted a moment ago: the channel layer's blocking read may still sit on a
+            # dead connection until its health check replaces it. Healthy again within 30 s.
+            healthy_by = time.monotonic() + 30
             health = httpx.get(f"{second.url}/healthz", timeout=10)
+            while health.status_code != 200 and time.monotonic() < healthy_by:
+                time.sleep(1)
+                health = httpx.get(f"{second.url}/healthz", timeout=10)
             assert health.status_code == 200, health.text
             metrics = httpx.get(
                 f"{second.url}/metrics", headers={"Authorization": "Bearer smoke-metrics-token"}, timeout=10
