@@ -15,6 +15,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from sharing.audiences import POLICY, Audience
+from sharing.room import liveness
 
 
 def circle_group(call_id: int) -> str:
@@ -72,6 +73,7 @@ def state_after_commit(call_id: int, snapshot: dict) -> None:
     """The new snapshot, to the circle and the lobby; each socket cuts its own view from it."""
 
     def deliver():
+        liveness.note_version(call_id, snapshot["version"])
         for group in (circle_group(call_id), lobby_group(call_id)):
             send(group, {"type": "room.state", "snapshot": snapshot})
 

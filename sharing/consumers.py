@@ -74,6 +74,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.version = None
         self.received = deque()
         self.last_heartbeat = 0.0
+        self.marked_away = False  # the last snapshot showed this person away while this socket is open
         self.joined_groups = []
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
@@ -165,6 +166,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return  # overtaken by a newer one, or already sent: never go back
         self.version = snapshot["version"]
         me = snapshots.viewer(snapshot, self.participant_id)
+        self.marked_away = bool(me) and not me["present"]
         seat = seat_of(me["state"] if me else None)
         self.facilitator = seat == Seat.CIRCLE and (me["role"] in snapshots.FACILITATING_ROLES or self.staff_powers)
         view = snapshots.for_viewer(snapshot, participant_id=self.participant_id, facilitator=self.facilitator)
@@ -248,26 +250,35 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send_error(error.code, error.message, error.version)
 
     async def on_ping(self, message):
+        """A ping proves the browser is alive. Every few seconds it becomes a heartbeat, which touches
+        the cache alone (sharing.room.liveness); the pong carries the room's version from there."""
         now = time.monotonic()
-        if now - self.last_heartbeat >= HEARTBEAT_EVERY_SECONDS:
+        version = None
+        if self.marked_away:
+            # Marked away while this socket stayed open (a pause in the network): come back in.
+            self.marked_away = False
             self.last_heartbeat = now
-            still_here, version = await db(services.heartbeat)(call_id=self.call_id, user=self.user)
-            if not still_here:  # marked away meanwhile (a pause in the network): come back in
-                try:
-                    await db(services.room_enter)(call_id=self.call_id, user=self.user)
-                except RoomError as error:
-                    self.participant_id = None
-                    await self.refuse(error)
-                    return
+            try:
+                await db(services.room_enter)(call_id=self.call_id, user=self.user)
+            except RoomError as error:
+                self.participant_id = None
+                await self.refuse(error)
+                return
+        else:
+            seen = now - self.last_heartbeat >= HEARTBEAT_EVERY_SECONDS
+            if seen:
+                self.last_heartbeat = now
+            version = await db(services.heartbeat)(call_id=self.call_id, user=self.user, seen=seen)
             if version is not None and self.version is not None and version > self.version:
                 # A broadcast never arrived (group_send is at-most-once, and Redis may have
                 # restarted): rejoin the groups and send the room as it is now.
                 for group in self.joined_groups:
                     await self.channel_layer.group_add(group, self.channel_name)
                 await self.send_snapshot(await db(services.current_snapshot)(call_id=self.call_id))
-        await self.send_json(
-            {"type": "pong", "t": message["t"], "server_now": time.time() * 1000, "version": self.version}
-        )
+        if version is None or (self.version is not None and self.version > version):
+            version = self.version
+        # The room's version: a browser holding an older one asks for the snapshot it missed.
+        await self.send_json({"type": "pong", "t": message["t"], "server_now": time.time() * 1000, "version": version})
         if self.seat == Seat.CIRCLE and self.ice_expires and self.ice_expires - time.time() < ICE_RENEW_BEFORE_SECONDS:
             await self.send_ice()
 

@@ -17,7 +17,7 @@ from sharing import broadcast, snapshots
 from sharing.access import check_entry
 from sharing.errors import RoomError
 from sharing.models import Participant, Room
-from sharing.room import actions, agenda, states, work
+from sharing.room import actions, agenda, liveness, states, work
 from sharing.room.clock import room_tick, sweep
 from sharing.room.work import Change, NoChange
 
@@ -128,13 +128,19 @@ def room_leave(*, call_id: int, user, now=None) -> None:
         actions.commit_locked(change, states.lookup("presence.leave"), user)
 
 
-def heartbeat(*, call_id: int, user, now=None) -> tuple[bool, int | None]:
-    """Note that someone is still here. Returns (whether they were still marked present, the room's
-    version): a socket that sees a newer version than it last sent missed a broadcast and resyncs."""
-    now = now or timezone.now()
-    present = bool(Participant.objects.filter(room_id=call_id, user=user, connected=True).update(last_seen_at=now))
-    version = Room.objects.filter(pk=call_id).values_list("version", flat=True).first()
-    return present, version
+def heartbeat(*, call_id: int, user, seen: bool = True, now=None) -> int | None:
+    """A ping: note that someone is still here (when `seen`), in the cache alone (sharing.room.liveness),
+    and return the room's latest version, from the cache too: a socket that sees a newer one than it
+    last sent missed a broadcast and resyncs. PostgreSQL is read only when the cache does not know
+    the version (after a restart)."""
+    if seen:
+        liveness.note_seen(call_id, user.pk, now or timezone.now())
+    version = liveness.version(call_id)
+    if version is None:
+        version = Room.objects.filter(pk=call_id).values_list("version", flat=True).first()
+        if version is not None:
+            liveness.note_version(call_id, version)
+    return version
 
 
 def current_snapshot(*, call_id: int, now=None) -> dict:

@@ -2,7 +2,9 @@
 sweep that ticks every room whose wake time has come.
 
 Deadlines are columns. Whoever notices one has passed (a browser's nudge, the periodic sweep) asks
-`room_tick`; the row lock makes a hundred simultaneous ticks produce one change.
+`room_tick`. Of the nudges the browsers of a room send for one version, across every process, the
+first claims it in the cache and the others return at once; the row lock makes whatever still
+comes together (the sweep, a nudge without a cache) produce one change.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sharing.models import (
     Room,
     RoomEvent,
 )
-from sharing.room import actions, states, work
+from sharing.room import actions, liveness, states, work
 from sharing.room.work import Change, NoChange
 
 MAX_CASCADE = 20
@@ -114,16 +116,19 @@ def rewake_locked(change: Change) -> None:
 
 
 def room_tick(*, call_id: int, now=None, seen_version: int | None = None) -> dict | None:
-    """Apply whatever is due now, once. A hundred simultaneous ticks produce one change: the row lock
-    makes them queue, and each re-reads the room before deciding. Returns the snapshot if it changed.
+    """Apply whatever is due now, once. Returns the snapshot if it changed.
 
-    A nudge from a browser carries the version it saw; if the room has moved on since, someone else's
-    nudge was answered already, and this one returns at once without taking the lock.
+    A nudge from a browser carries the version it saw. If the room has moved on since (as the cache
+    knows it), someone else's nudge was answered already; if another nudge for this version has
+    claimed it, it is being answered. Either way this one returns at once, without a query. Whatever
+    still arrives together queues on the row lock, and each re-reads the room before deciding.
     """
     now = now or timezone.now()
     if seen_version is not None:
-        head = Room.objects.filter(pk=call_id).values_list("version", flat=True).first()
-        if head is None or head > seen_version:
+        head = liveness.version(call_id)
+        if head is None:
+            head = Room.objects.filter(pk=call_id).values_list("version", flat=True).first()
+        if head is None or head > seen_version or not liveness.claim_tick(call_id, seen_version):
             return None
     with transaction.atomic():
         try:
@@ -149,11 +154,17 @@ def sweep(*, now=None) -> int:
     after it are still swept, and it is tried again then.
     """
     now = now or timezone.now()
-    stale_presence = Participant.objects.filter(connected=True, last_seen_at__lt=now - PRESENCE_TIMEOUT)
     due = Room.objects.exclude(status=Room.Status.ENDED).filter(
-        Q(wake_at__lte=now) | Q(pk__in=stale_presence.values("room_id")) | Q(call__ends_at__lt=now - AUTO_END_AFTER)
+        Q(wake_at__lte=now) | Q(call__ends_at__lt=now - AUTO_END_AFTER)
     )
-    call_ids = list(due.values_list("pk", flat=True))
+    call_ids = set(due.values_list("pk", flat=True))
+    # Whose heartbeats stopped: the rows say when each connected person was last written as seen
+    # (arriving or coming back); the cache knows their latest heartbeat.
+    silent = Participant.objects.filter(connected=True, last_seen_at__lt=now - PRESENCE_TIMEOUT).exclude(
+        room__status=Room.Status.ENDED
+    )
+    call_ids |= liveness.stale(list(silent.values_list("room_id", "user_id", "last_seen_at")), now)
+    call_ids = sorted(call_ids)
     retry_at = {}
     with contextlib.suppress(Exception):  # the cache only spares a failing room; it is never needed
         retry_at = cache.get_many([_sweep_failed_key(call_id) for call_id in call_ids])

@@ -20,7 +20,7 @@ from groups.models import Call
 from sharing import access
 from sharing.errors import RoomError
 from sharing.models import Participant, Room, RoomEvent
-from sharing.room import states
+from sharing.room import liveness, states
 
 
 class NoChange(Exception):
@@ -84,6 +84,7 @@ def read_room(call_id: int, now: datetime) -> Change:
     """The room and its people as they are, without the lock: for snapshots, never for writes."""
     room = Room.objects.select_related("call").get(pk=call_id)
     participants = {p.pk: p for p in Participant.objects.filter(room=room).select_related("user")}
+    liveness.lay_over(call_id, participants.values())
     return Change(room=room, call=room.call, now=now, participants=participants)
 
 
@@ -92,6 +93,7 @@ def lock_room(call_id: int, now: datetime) -> Change:
     room = Room.objects.select_for_update().get(pk=call_id)
     call = Call.objects.select_related("format", "community").get(pk=call_id)
     participants = {p.pk: p for p in Participant.objects.filter(room=room).select_related("user")}
+    liveness.lay_over(call_id, participants.values())
     room.call = call
     if room.speaker_id:
         room.speaker = participants.get(room.speaker_id)
@@ -101,8 +103,9 @@ def lock_room(call_id: int, now: datetime) -> Change:
     return Change(room=room, call=call, now=now, participants=participants, loaded=loaded)
 
 
-# The participant columns a change may write. Only those that changed are written: heartbeats update
-# last_seen_at outside the room's lock, and writing back the value read here would undo them.
+# The participant columns a change may write. Only those that changed are written. `last_seen_at` is
+# read with the latest heartbeat laid over it (sharing.room.liveness), so it is written only when
+# the change itself sets it: someone arriving or coming back.
 PARTICIPANT_COLUMNS = (
     "role",
     "state",

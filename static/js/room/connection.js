@@ -24,6 +24,7 @@ export class RoomConnection {
     this.pinger = null;
     this.gaps = 0;
     this.closedFor = null;
+    this.syncAskedFor = null; // the pong version a sync was last asked for
   }
 
   url() {
@@ -72,6 +73,16 @@ export class RoomConnection {
     }
     if (message.type === "pong") {
       this.clock.sample(message.t, message.server_now);
+      // The pong carries the room's version: a newer one than held means a snapshot went missing.
+      if (
+        typeof message.version === "number" &&
+        this.version !== null &&
+        message.version > this.version &&
+        this.syncAskedFor !== message.version
+      ) {
+        this.syncAskedFor = message.version;
+        this.send({ type: "sync" });
+      }
       return;
     }
     if (message.type === "state") {

@@ -1,0 +1,153 @@
+"""Presence off the database's hot path: a heartbeat and a pong touch the cache alone, the rows change
+only when someone's presence does, and the nudges of a room's browsers for one deadline take its
+lock once."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from sharing import services
+from sharing.models import Participant, Room, RoomEvent
+from sharing.room import liveness
+from tests.rooms import at
+from tests.sharing.sockets import Socket
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _row(room, user):
+    return Participant.objects.get(room_id=room.call.pk, user=user)
+
+
+def test_a_heartbeat_writes_no_row_and_reads_none_once_the_version_is_known(started, t0):
+    room = started
+    before = _row(room, room.maya).last_seen_at
+    version = Room.objects.get(pk=room.call.pk).version
+    liveness.note_version(room.call.pk, version)
+    with CaptureQueriesContext(connection) as queries:
+        assert services.heartbeat(call_id=room.call.pk, user=room.maya, now=at(t0, 30)) == version
+    assert len(queries) == 0
+    assert _row(room, room.maya).last_seen_at == before
+
+
+def test_a_heartbeat_reads_the_version_from_the_database_once_when_the_cache_forgot_it(started, t0):
+    room = started
+    version = Room.objects.get(pk=room.call.pk).version
+    cache.clear()
+    assert services.heartbeat(call_id=room.call.pk, user=room.maya, now=at(t0, 30)) == version
+    with CaptureQueriesContext(connection) as queries:
+        assert services.heartbeat(call_id=room.call.pk, user=room.maya, now=at(t0, 31)) == version
+    assert len(queries) == 0
+
+
+def test_the_version_is_written_when_a_change_commits_and_never_moves_back(
+    started, t0, django_capture_on_commit_callbacks
+):
+    room = started
+    with django_capture_on_commit_callbacks(execute=True):
+        snapshot = room.act(room.facilitator, "turn.finish", now=at(t0, 3))
+    assert liveness.version(room.call.pk) == snapshot["version"]
+    liveness.note_version(room.call.pk, snapshot["version"] - 1)
+    assert liveness.version(room.call.pk) == snapshot["version"]
+
+
+def test_someone_whose_heartbeats_come_stays_present_though_their_row_is_old(started, t0):
+    room = started
+    written = _row(room, room.maya).last_seen_at
+    for second in range(10, 61, 8):
+        for person in room.everyone:
+            services.heartbeat(call_id=room.call.pk, user=person, now=at(t0, second))
+        services.sweep(now=at(t0, second))
+    snapshot = room.snapshot(at(t0, 60))
+    assert all(p["present"] for p in snapshot["participants"])
+    assert not RoomEvent.objects.filter(room_id=room.call.pk, kind="presence.left").exists()
+    assert _row(room, room.maya).last_seen_at == written  # no heartbeat wrote it
+
+
+def test_someone_whose_heartbeats_stop_is_marked_away_from_their_last_one(started, t0):
+    room = started
+    for person in room.everyone:
+        services.heartbeat(call_id=room.call.pk, user=person, now=at(t0, 20))
+    for person in room.everyone:
+        if person != room.maya:
+            services.heartbeat(call_id=room.call.pk, user=person, now=at(t0, 34))
+    assert services.sweep(now=at(t0, 34)) == 0  # 14 s since Maya's last heartbeat
+    assert services.sweep(now=at(t0, 36)) == 1
+    maya = _row(room, room.maya)
+    assert not maya.connected
+    assert maya.disconnected_at == at(t0, 20)
+    present = {p["name"]: p["present"] for p in room.snapshot(at(t0, 36))["participants"]}
+    assert present.pop("Maya") is False
+    assert all(present.values())
+
+
+def test_the_database_alone_decides_when_the_cache_knows_nothing(started, t0):
+    room = started
+    cache.clear()
+    assert services.sweep(now=at(t0, 15)) == 0
+    assert services.sweep(now=at(t0, 17)) == 1
+    assert not any(p["present"] for p in room.snapshot(at(t0, 17))["participants"])
+
+
+def test_the_nudges_for_one_version_claim_it_once(started, t0):
+    room = started
+    version = Room.objects.get(pk=room.call.pk).version
+    liveness.note_version(room.call.pk, version)
+    services.room_tick(call_id=room.call.pk, seen_version=version, now=at(t0, 2))
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(7):
+            assert services.room_tick(call_id=room.call.pk, seen_version=version, now=at(t0, 2)) is None
+    assert len(queries) == 0
+
+
+# Sockets
+
+
+async def _ping(socket, number):
+    await socket.send({"type": "ping", "t": number})
+    return await socket.receive_until(lambda m: m["type"] == "pong")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_ping_answers_with_the_rooms_version_and_heals_a_missed_broadcast(room, sockets):
+    fran, maya = await sockets(room.facilitator, room.maya)
+    await fran.state_at_least(maya.version)
+
+    def a_change_nobody_heard_of():
+        Room.objects.filter(pk=room.call.pk).update(version=maya.version + 1)
+        liveness.note_version(room.call.pk, maya.version + 1)
+
+    await database_sync_to_async(a_change_nobody_heard_of)()
+    await maya.send({"type": "ping", "t": 7})
+    state = await maya.receive_until(lambda m: m["type"] == "state")
+    pong = await maya.receive_until(lambda m: m["type"] == "pong")
+    assert state["version"] == pong["version"] == maya.version
+    assert pong["t"] == 7
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_marked_away_comes_back_on_its_next_ping(room, sockets):
+    fran, maya = await sockets(room.facilitator, room.maya)
+    await fran.state_at_least(maya.version)
+    later = timezone.now() + timedelta(seconds=40)  # no heartbeat has come for 40 s
+    await database_sync_to_async(services.sweep)(now=later)
+    state = await maya.state_at_least(maya.version + 1)
+    assert next(p for p in state["participants"] if p["id"] == state["you"]["participant"])["present"] is False
+    await _ping(maya, 1)
+    state = await maya.state_at_least(state["version"] + 1)
+    me = next(p for p in state["participants"] if p["id"] == state["you"]["participant"])
+    assert me["present"] is True and me["state"] == "admitted"
+    await asyncio.sleep(0)
