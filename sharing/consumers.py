@@ -75,6 +75,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.received = deque()
         self.last_heartbeat = 0.0
         self.marked_away = False  # the last snapshot showed this person away while this socket is open
+        self.behind = False  # at the last ping, the room's version was newer than the one sent here
         self.joined_groups = []
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
@@ -269,12 +270,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
             if seen:
                 self.last_heartbeat = now
             version = await db(services.heartbeat)(call_id=self.call_id, user=self.user, seen=seen)
-            if version is not None and self.version is not None and version > self.version:
-                # A broadcast never arrived (group_send is at-most-once, and Redis may have
-                # restarted): rejoin the groups and send the room as it is now.
+            behind = version is not None and self.version is not None and version > self.version
+            if behind and self.behind:
+                # Behind at two pings in a row, so not a broadcast still on its way: it never arrived
+                # (group_send is at-most-once, and Redis may have restarted). Rejoin the groups and
+                # send the room as it is now. (The browser asks with `sync` sooner.)
                 for group in self.joined_groups:
                     await self.channel_layer.group_add(group, self.channel_name)
                 await self.send_snapshot(await db(services.current_snapshot)(call_id=self.call_id))
+                behind = False
+            self.behind = behind
         if version is None or (self.version is not None and self.version > version):
             version = self.version
         # The room's version: a browser holding an older one asks for the snapshot it missed.

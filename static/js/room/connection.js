@@ -7,6 +7,7 @@ import { ServerClock } from "./clock.js";
 const PERMANENT = new Set([4001, 4401, 4403, 4404, 4410, 4423, 4008]);
 const PING_EVERY_MS = 4000;
 const NO_STATE_MS = 10000;
+const SYNC_AFTER_MS = 500;
 
 export function backoffDelay(attempt, random = Math.random) {
   const base = Math.min(30000, 500 * 2 ** attempt);
@@ -73,15 +74,14 @@ export class RoomConnection {
     }
     if (message.type === "pong") {
       this.clock.sample(message.t, message.server_now);
-      // The pong carries the room's version: a newer one than held means a snapshot went missing.
-      if (
-        typeof message.version === "number" &&
-        this.version !== null &&
-        message.version > this.version &&
-        this.syncAskedFor !== message.version
-      ) {
-        this.syncAskedFor = message.version;
-        this.send({ type: "sync" });
+      // The pong carries the room's version. A newer one than held is usually a snapshot on its
+      // way; if it has not come a moment later, it went missing: ask for the room as it is.
+      const newer = message.version;
+      if (typeof newer === "number" && this.version !== null && newer > this.version && this.syncAskedFor !== newer) {
+        this.syncAskedFor = newer;
+        setTimeout(() => {
+          if (this.version !== null && this.version < newer) this.send({ type: "sync" });
+        }, SYNC_AFTER_MS);
       }
       return;
     }
