@@ -7,7 +7,9 @@ writes no presence rows at all. Whoever reads a room for a change or a snapshot 
 lays these times over the rows, and the sweep asks them before it decides that anyone has gone.
 
 The version key is written after each change commits, so a pong can carry the room's version
-without a query; a socket that sees a newer one than it sent asks for the snapshot it missed.
+without a query; a socket that stays behind it asks for the snapshot it missed. Two commits of one
+room in two processes may write their versions in either order: the key may then lag by one change
+until the next, which only delays the healing of a lost broadcast, never invents one.
 
 The cache only ever makes someone more present or the room's version more recent than the database
 says. When the cache is away (Redis restarting) or has forgotten (an eviction, a flush), the
@@ -27,6 +29,8 @@ from sharing.models import PRESENCE_TIMEOUT
 # Longer than the presence timeout, so that the moment someone was last seen is still known when the
 # sweep marks them away (it becomes their `disconnected_at`).
 KEEP_SECONDS = int(PRESENCE_TIMEOUT.total_seconds()) * 8
+# A quiet room's version is read from the database again after this long.
+VERSION_KEEP_SECONDS = 3600
 # A browser's nudge for a deadline claims it for this long; the others sent for the same version
 # within it are answered at once, and the sweep remains the safety net.
 TICK_CLAIM_SECONDS = 2
@@ -81,13 +85,10 @@ def stale(candidates: list[tuple[int, int, datetime]], now: datetime) -> set[int
 
 
 def note_version(call_id: int, version: int) -> None:
-    """The room's version, once the change that made it has committed. Never moves back."""
+    """The room's version, once the change that made it has committed. Each commit writes its own,
+    so a value left from before a database was restored lasts only until the room's next change."""
     with contextlib.suppress(Exception):
-        key = _version_key(call_id)
-        if not cache.add(key, version, timeout=None):
-            current = cache.get(key)
-            if current is None or current < version:
-                cache.set(key, version, timeout=None)
+        cache.set(_version_key(call_id), version, timeout=VERSION_KEEP_SECONDS)
 
 
 def version(call_id: int) -> int | None:

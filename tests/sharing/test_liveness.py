@@ -52,15 +52,12 @@ def test_a_heartbeat_reads_the_version_from_the_database_once_when_the_cache_for
     assert len(queries) == 0
 
 
-def test_the_version_is_written_when_a_change_commits_and_never_moves_back(
-    started, t0, django_capture_on_commit_callbacks
-):
+def test_the_version_is_written_when_a_change_commits(started, t0, django_capture_on_commit_callbacks):
     room = started
+    liveness.note_version(room.call.pk, 1000)  # left from before the database was restored
     with django_capture_on_commit_callbacks(execute=True):
         snapshot = room.act(room.facilitator, "turn.finish", now=at(t0, 3))
-    assert liveness.version(room.call.pk) == snapshot["version"]
-    liveness.note_version(room.call.pk, snapshot["version"] - 1)
-    assert liveness.version(room.call.pk) == snapshot["version"]
+    assert liveness.version(room.call.pk) == snapshot["version"] < 1000
 
 
 def test_someone_whose_heartbeats_come_stays_present_though_their_row_is_old(started, t0):
