@@ -147,7 +147,6 @@ if REDIS_URL:
             # Connections idle this long are checked before use: after a Redis restart a dead
             # connection is replaced instead of failing (or hanging) a command.
             "health_check_interval": 10,
-            "max_connections": 1000,
         }
         for address in CHANNEL_REDIS_HOSTS or [REDIS_URL]
     ]
@@ -161,7 +160,9 @@ if REDIS_URL:
     else:
         CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                # channels-redis's layer with a pool of at most 100 connections per process, where
+                # an operation waits for a free one and idle ones close (attunement_site.channel_layers).
+                "BACKEND": "attunement_site.channel_layers.RedisChannelLayer",
                 "CONFIG": {"hosts": _channel_hosts, "prefix": CHANNEL_LAYER_PREFIX, "capacity": 500, "expiry": 30},
             }
         }

@@ -158,7 +158,7 @@ def test_a_layer_sharded_across_two_redis_servers_delivers_every_message(tmp_pat
 def test_channel_layer_kind_chooses_lists_or_pubsub(tmp_path):
     lists = json.loads(probe(tmp_path, DATABASE_URL=POSTGRES, REDIS_URL=REDIS).stdout)
     assert (lists["layer"], lists["layer_config"]) == (
-        "channels_redis.core.RedisChannelLayer",
+        "attunement_site.channel_layers.RedisChannelLayer",
         ["capacity", "expiry", "hosts", "prefix"],
     )
     result = probe(tmp_path, DATABASE_URL=POSTGRES, REDIS_URL=REDIS, CHANNEL_LAYER_KIND="pubsub")

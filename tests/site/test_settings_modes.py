@@ -59,7 +59,7 @@ def test_database_and_redis_urls_switch_to_postgres_and_redis(tmp_path):
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout)
     assert loaded["engine"] == "django.db.backends.postgresql"
-    assert loaded["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert loaded["layer"] == "attunement_site.channel_layers.RedisChannelLayer"
     assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert loaded["broker"] == "redis://127.0.0.1:6379/0"
 
