@@ -171,6 +171,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "attunement-cache",  # apart from the channel layer's and Celery's keys
+            # One pool for the process, not one per socket (core/redis_pools.py).
+            "OPTIONS": {"pool_class": "core.redis_pools.SharedConnectionPool"},
         }
     }
 else:
