@@ -9,6 +9,7 @@ returns to the few connections it needs.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
@@ -20,17 +21,22 @@ POOL_WAIT_SECONDS = 20
 
 
 class TrimmingPool(BlockingConnectionPool):
-    """Waits for a free connection when all are in use, and closes those idle for too long."""
+    """Waits for a free connection when all are in use, and closes those idle for too long: when a
+    connection is given back, and on a timer, so that a process nobody uses any more trims too."""
 
     def __init__(self, *, idle_seconds: float = IDLE_SECONDS, **kwargs):
         super().__init__(**kwargs)
         self.idle_seconds = idle_seconds
         self._idle_since: dict[int, float] = {}
+        self._trim_timer: asyncio.TimerHandle | None = None
 
     async def release(self, connection):
         await super().release(connection)
+        self._idle_since[id(connection)] = time.monotonic()
+        await self._trim()
+
+    async def _trim(self) -> None:
         now = time.monotonic()
-        self._idle_since[id(connection)] = now
         # Least recently used first: the pool hands out the most recently released one.
         while len(self._available_connections) > 1:
             oldest = self._available_connections[0]
@@ -39,6 +45,13 @@ class TrimmingPool(BlockingConnectionPool):
             self._available_connections.pop(0)
             self._idle_since.pop(id(oldest), None)
             await oldest.disconnect()
+        if len(self._available_connections) > 1 and self._trim_timer is None:
+            loop = asyncio.get_running_loop()
+            self._trim_timer = loop.call_later(self.idle_seconds, self._on_timer, loop)
+
+    def _on_timer(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._trim_timer = None
+        loop.create_task(self._trim())
 
 
 class RedisChannelLayer(BaseRedisChannelLayer):

@@ -1,6 +1,8 @@
-"""The channel layer's Redis pool is bounded and gives idle connections back (a real Redis)."""
+"""Connections to Redis stay few: the channel layer's pool is bounded and gives idle connections back,
+and the cache shares one pool per process instead of one per socket (a real Redis)."""
 
 import asyncio
+import contextvars
 import os
 
 import pytest
@@ -29,7 +31,30 @@ async def test_a_burst_waits_for_free_connections_and_the_idle_ones_close_afterw
     assert 2 < _clients(name) <= 8  # bounded: the others waited instead of opening more
     received = {(await layer.receive(channel))["n"] for _ in range(200)}
     assert received == set(range(200))
-    await asyncio.sleep(0.3)
-    await layer.group_discard("g0", channel)  # any release trims the idle ones
+    await asyncio.sleep(0.5)  # nothing more happens: the timer trims the idle ones
     assert _clients(name) <= 2
     await layer.flush()
+
+
+async def test_sockets_share_the_caches_connections_instead_of_holding_one_each():
+    """Each socket's database work runs in a context of its own, and Django makes a cache object per
+    context: without the shared pool, 60 sockets that touch the cache hold 60 connections."""
+    from channels.db import database_sync_to_async
+    from django.core.cache import cache
+
+    def clients():
+        return len(redis.Redis.from_url(settings.REDIS_URL).client_list())
+
+    async def socket(number, done):  # its context lives as long as the socket
+        await database_sync_to_async(cache.set, thread_sensitive=False)(f"pool-test-{number}", 1, 10)
+        await done.wait()
+
+    before = await database_sync_to_async(clients)()
+    done = asyncio.Event()
+    # Each in a fresh context, as the server starts each connection's handling.
+    sockets = [asyncio.create_task(socket(number, done), context=contextvars.Context()) for number in range(60)]
+    await asyncio.sleep(0.5)
+    during = await database_sync_to_async(clients)()
+    done.set()
+    await asyncio.gather(*sockets)
+    assert during - before <= 8  # one per thread at most, not one per socket
