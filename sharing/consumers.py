@@ -15,6 +15,7 @@ import logging
 import time
 from collections import deque
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -75,7 +76,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.received = deque()
         self.last_heartbeat = 0.0
         self.marked_away = False  # the last snapshot showed this person away while this socket is open
-        self.behind = False  # at the last ping, the room's version was newer than the one sent here
+        self.behind = False  # at the last heartbeat, the room's version was newer than the one sent here
+        self.room_version = None  # the room's version as the last heartbeat read it
         self.joined_groups = []
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
@@ -201,6 +203,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             logger.warning("channel layer lost", extra={"call": self.call_id, "participant": self.participant_id})
             with contextlib.suppress(Exception):
                 await self.close(code=1011)
+        except OSError:
+            # The browser went away while something was being sent to it (the server's own error
+            # for that, an OSError): its disconnect follows and does the rest.
+            logger.info("socket gone while sending", extra={"call": self.call_id, "participant": self.participant_id})
         except Exception:
             logger.exception(
                 "socket message failed",
@@ -251,8 +257,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send_error(error.code, error.message, error.version)
 
     async def on_ping(self, message):
-        """A ping proves the browser is alive. Every few seconds it becomes a heartbeat, which touches
-        the cache alone (sharing.room.liveness); the pong carries the room's version from there."""
+        """A ping proves the browser is alive. Every 8 seconds it becomes a heartbeat, which touches
+        the cache alone (sharing.room.liveness) and reads the room's version from there; other pings
+        are answered without leaving the event loop. The pong carries the newest version known."""
         now = time.monotonic()
         version = None
         if self.marked_away:
@@ -265,14 +272,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 self.participant_id = None
                 await self.refuse(error)
                 return
-        else:
-            seen = now - self.last_heartbeat >= HEARTBEAT_EVERY_SECONDS
-            if seen:
-                self.last_heartbeat = now
-            version = await db(services.heartbeat)(call_id=self.call_id, user=self.user, seen=seen)
+        elif now - self.last_heartbeat >= HEARTBEAT_EVERY_SECONDS:
+            self.last_heartbeat = now
+            # The cache alone: no database connection to check out or close around it.
+            version = await sync_to_async(services.heartbeat, thread_sensitive=False)(
+                call_id=self.call_id, user=self.user
+            )
+            self.room_version = version
             behind = version is not None and self.version is not None and version > self.version
             if behind and self.behind:
-                # Behind at two pings in a row, so not a broadcast still on its way: it never arrived
+                # Behind at two heartbeats in a row, so not a broadcast on its way: it never arrived
                 # (group_send is at-most-once, and Redis may have restarted). Rejoin the groups and
                 # send the room as it is now. (The browser asks with `sync` sooner.)
                 for group in self.joined_groups:
@@ -280,6 +289,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 await self.send_snapshot(await db(services.current_snapshot)(call_id=self.call_id))
                 behind = False
             self.behind = behind
+        else:
+            version = self.room_version  # as the last heartbeat read it: at most 8 s old
         if version is None or (self.version is not None and self.version > version):
             version = self.version
         # The room's version: a browser holding an older one asks for the snapshot it missed.

@@ -128,19 +128,12 @@ def room_leave(*, call_id: int, user, now=None) -> None:
         actions.commit_locked(change, states.lookup("presence.leave"), user)
 
 
-def heartbeat(*, call_id: int, user, seen: bool = True, now=None) -> int | None:
-    """A ping: note that someone is still here (when `seen`), in the cache alone (sharing.room.liveness),
-    and return the room's latest version, from the cache too: a socket that sees a newer one than it
-    last sent missed a broadcast and resyncs. PostgreSQL is read only when the cache does not know
-    the version (after a restart)."""
-    if seen:
-        liveness.note_seen(call_id, user.pk, now or timezone.now())
-    version = liveness.version(call_id)
-    if version is None:
-        version = Room.objects.filter(pk=call_id).values_list("version", flat=True).first()
-        if version is not None:
-            liveness.note_version(call_id, version)
-    return version
+def heartbeat(*, call_id: int, user, now=None) -> int | None:
+    """Note that someone is still here, and return the room's latest version: the cache alone
+    (sharing.room.liveness), no database. A socket that stays behind that version missed a broadcast
+    and resyncs. None when the cache does not know the version; the next change writes it."""
+    liveness.note_seen(call_id, user.pk, now or timezone.now())
+    return liveness.version(call_id)
 
 
 def current_snapshot(*, call_id: int, now=None) -> dict:

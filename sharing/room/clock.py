@@ -120,15 +120,18 @@ def room_tick(*, call_id: int, now=None, seen_version: int | None = None) -> dic
 
     A nudge from a browser carries the version it saw. If the room has moved on since (as the cache
     knows it), someone else's nudge was answered already; if another nudge for this version has
-    claimed it, it is being answered. Either way this one returns at once, without a query. Whatever
+    claimed it, it is being answered; a version the room never had answers nothing. Either way this
+    one returns at once, without taking the lock (and without a query, unless the cache is behind). Whatever
     still arrives together queues on the row lock, and each re-reads the room before deciding.
     """
     now = now or timezone.now()
     if seen_version is not None:
         head = liveness.version(call_id)
-        if head is None:
+        if head is None or head < seen_version:
+            # The cache does not know, or lags behind a commit whose key was written out of order:
+            # the row says. A version the room never had is no browser's, and claims nothing.
             head = Room.objects.filter(pk=call_id).values_list("version", flat=True).first()
-        if head is None or head > seen_version or not liveness.claim_tick(call_id, seen_version):
+        if head != seen_version or not liveness.claim_tick(call_id, seen_version):
             return None
     with transaction.atomic():
         try:

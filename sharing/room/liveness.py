@@ -29,7 +29,7 @@ from sharing.models import PRESENCE_TIMEOUT
 # Longer than the presence timeout, so that the moment someone was last seen is still known when the
 # sweep marks them away (it becomes their `disconnected_at`).
 KEEP_SECONDS = int(PRESENCE_TIMEOUT.total_seconds()) * 8
-# A quiet room's version is read from the database again after this long.
+# A quiet room's version key expires after this long; its next change writes it again.
 VERSION_KEEP_SECONDS = 3600
 # A browser's nudge for a deadline claims it for this long; the others sent for the same version
 # within it are answered at once, and the sweep remains the safety net.
