@@ -51,7 +51,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from benchmarks import room_seed, wsclients
-from benchmarks.servers import ROOT, Server, cpu_by_name, machine_busy
+from benchmarks.servers import ROOT, SecondRedis, Server, cpu_by_name, machine_busy
 from benchmarks.wsclients import Group, Sock, Stats, percentile
 
 BURST_TIMEOUT = 30.0
@@ -77,6 +77,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--layer", choices=["lists", "pubsub"], default="lists", help="channel layer kind (CHANNEL_LAYER_KIND)"
+    )
+    parser.add_argument(
+        "--second-redis",
+        action="store_true",
+        help="start a second redis-server and shard the channel layer over both (CHANNEL_REDIS_HOSTS)",
     )
     parser.add_argument(
         "--quiet-seconds", type=float, default=20, help="a phase with no actions, to count presence writes (20)"
@@ -418,16 +423,20 @@ def participant_writes() -> int:
     return int(row[0]) if row else 0
 
 
-async def quiet_phase(args, rooms: int) -> float | None:
+async def quiet_phase(args, rooms: int, servers: list[Server]) -> float | None:
     """Nobody acts, arrives or leaves for --quiet-seconds while every socket keeps pinging: each
     write to a participant row meanwhile is presence bookkeeping (or a deadline the room reached on
     its own, which the seeded long turns make rare). Returns writes per room per 10 seconds."""
     if args.quiet_seconds <= 0:
         return None
-    await asyncio.sleep(2)  # the burst's last writes reach the statistics
+    # The burst's last writes reach the statistics: an idle PostgreSQL backend reports its counts
+    # up to 10 s late (PGSTAT_IDLE_INTERVAL), and would have them counted as presence writes.
+    await asyncio.sleep(12)
     before = await asyncio.to_thread(participant_writes)
     started = time.perf_counter()
+    usage = Usage(servers)
     await asyncio.sleep(args.quiet_seconds)
+    report_usage("the quiet phase (pings alone)", usage, servers)
     await asyncio.sleep(1)  # PostgreSQL reports a session's counts at most once a second
     writes = await asyncio.to_thread(participant_writes) - before
     seconds = time.perf_counter() - started
@@ -507,7 +516,7 @@ async def run_room(args, seeded: list[room_seed.SeededRoom], servers: list[Serve
         )
 
         burst_result = await burst(groups, [g.key for g in groups], args, servers)
-        presence_writes = await quiet_phase(args, len(groups))
+        presence_writes = await quiet_phase(args, len(groups), servers)
 
         missing, expected, out_of_order = lost_snapshots(groups)
         dropped = sum(1 for s in socks if s.closed_code is not None and s.ready.done() and s.ready.result())
@@ -517,6 +526,13 @@ async def run_room(args, seeded: list[room_seed.SeededRoom], servers: list[Serve
             f"snapshots: {missing} of {expected} never arrived, {out_of_order} arrived out of order; "
             f"{dropped} sockets closed during the run; mean state message {mean_state:.0f} bytes"
         )
+        if stats.patches:
+            n = stats.patches
+            say(
+                f"patch or whole snapshot, over {n} changes seen by one socket per room: whole "
+                f"{stats.whole_bytes / n:.0f} bytes ({stats.whole_deflated / n:.0f} deflated), "
+                f"patch {stats.patch_bytes / n:.0f} bytes ({stats.patch_deflated / n:.0f} deflated)"
+            )
         if dropped:
             codes: dict[str, int] = {}
             for sock in socks:
@@ -543,6 +559,9 @@ async def run_room(args, seeded: list[room_seed.SeededRoom], servers: list[Serve
         "presence_writes_per_room_per_10s": presence_writes,
         "rss_kib_per_socket": rss_per_socket,
         "mean_state_bytes": mean_state,
+        "whole_deflated_bytes": stats.whole_deflated / stats.patches if stats.patches else None,
+        "patch_bytes": stats.patch_bytes / stats.patches if stats.patches else None,
+        "patch_deflated_bytes": stats.patch_deflated / stats.patches if stats.patches else None,
         "client_cpu": steady_usage["client"],
         "anomalies": bool(failed or missing or dropped or stats.errors or stats.timeouts or burst_result["twice"]),
     }
@@ -661,6 +680,16 @@ def start_servers(env: dict[str, str], log_dir: Path, started: list[Server], **k
     return servers
 
 
+def commands_processed(url: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.info("stats")["total_commands_processed"])
+    finally:
+        client.close()
+
+
 def clean_redis(url: str, prefix: str) -> None:
     import redis
 
@@ -704,12 +733,23 @@ def main(argv=None) -> None:
 
     log_dir = Path(tempfile.mkdtemp(prefix="bench-room-"))
     env, prefix = server_environment(database_url, log_dir, args)
-    say(f"channel layer on {env['REDIS_URL']} (prefix {prefix}); server logs in {log_dir}")
+    second = None
+    if args.second_redis:
+        second = SecondRedis(log_dir / "redis-second.log")
+        env["CHANNEL_REDIS_HOSTS"] = f"{env['REDIS_URL']},{second.url}"
+    layer_on = env.get("CHANNEL_REDIS_HOSTS") or env["REDIS_URL"]
+    say(f"channel layer on {layer_on} (prefix {prefix}); server logs in {log_dir}")
     started: list[Server] = []
     ok = keep_logs = False
+    shard_commands = None
     try:
         servers = start_servers(env, log_dir, started)
+        shards = env["CHANNEL_REDIS_HOSTS"].split(",") if second is not None else []
+        before = [commands_processed(url) for url in shards]
         room = run_async(run_room(args, seeded, servers))
+        if second is not None:
+            shard_commands = [commands_processed(url) - b for url, b in zip(shards, before, strict=True)]
+            say(f"commands each Redis processed during the room's run: {shard_commands}")
         for server in servers:
             server.stop()
         keep_logs = args.keep_logs or room["anomalies"]
@@ -723,6 +763,8 @@ def main(argv=None) -> None:
     finally:
         for server in started:
             server.stop()
+        if second is not None:
+            second.stop()
         with contextlib.suppress(Exception):
             clean_redis(env["REDIS_URL"], prefix)
         if ok and not keep_logs:
@@ -750,6 +792,13 @@ def main(argv=None) -> None:
         "presence_writes_per_room_per_10s": rounded(room["presence_writes_per_room_per_10s"], 2),
         "seconds_total": round(time.perf_counter() - began),
         "rooms_advanced_more_than_once": room["rooms_advanced_more_than_once"],
+        "state_bytes": rounded(room["mean_state_bytes"], 0),
+        "state_deflated_bytes": rounded(room["whole_deflated_bytes"], 0),
+        "patch_bytes": rounded(room["patch_bytes"], 0),
+        "patch_deflated_bytes": rounded(room["patch_deflated_bytes"], 0),
+        "channel_layer": args.layer,
+        "one_port": args.one_port,
+        "channel_redis_shard_commands": shard_commands,
     }
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()

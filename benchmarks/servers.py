@@ -168,3 +168,35 @@ def machine_busy() -> tuple[float, float]:
     values = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
     return sum(values) - idle, sum(values)
+
+
+class SecondRedis:
+    """A private redis-server on a free port, without persistence: the second shard of the channel
+    layer for `--second-redis`."""
+
+    def __init__(self, log_path: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log = open(log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self.popen = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                break
+            if time.monotonic() > deadline or self.popen.poll() is not None:
+                raise RuntimeError(f"the second redis-server did not start (log: {log_path})")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(10)
+            if self.popen.poll() is None:
+                self.popen.kill()
+        self.log.close()

@@ -93,7 +93,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=20,
         help="how long a socket may stay behind its room's version before the gap counts as unrecovered (20)",
     )
-    parser.add_argument("--settle-seconds", type=float, default=15, help="wait after all clients leave (15)")
+    parser.add_argument(
+        "--settle-seconds", type=float, default=45, help="wait after all clients leave (45; idle ones close at 30)"
+    )
     parser.add_argument("--connect-concurrency", type=int, default=32, help="handshakes in flight at once (32)")
     parser.add_argument("--pool-size", type=int, default=8, help="DATABASE_POOL_MAX_SIZE per server process (8)")
     parser.add_argument("--compression", choices=["deflate", "none"], default="deflate", help="as browsers: deflate")
@@ -298,6 +300,7 @@ class Clients:
     async def reconnect(self, sock: SoakSock, *, closed_on_purpose: bool) -> None:
         """Close (if asked) and open the socket again after a browser-like pause, until it opens."""
         sock.churning = True
+        sock.group.churned_during = True
         try:
             if closed_on_purpose and sock.ws is not None:
                 with contextlib.suppress(Exception):
@@ -462,6 +465,7 @@ async def soak(args, seeded: list[room_seed.SeededRoom], servers: list[Server], 
         live = sum(1 for g in clients.groups if g.state and g.state["status"] == "live")
         say(f"call.start: {live}/{len(clients.groups)} rooms live; soaking for {args.minutes:g} min")
         clients.stats.latencies.clear()
+        clients.stats.connected_latencies.clear()
 
         background = [
             asyncio.create_task(clients.churn(stop)),
@@ -555,6 +559,7 @@ async def soak(args, seeded: list[room_seed.SeededRoom], servers: list[Server], 
         rss_after_leaving = [server.rss_kib() for server in servers]
         say(f"after everyone left: server RSS {' + '.join(mib(k) for k in rss_after_leaving)}")
         done = clients.stats.latencies
+        connected = clients.stats.connected_latencies
         result = {
             "minutes": round(elapsed / 60, 2),
             "failed_connects": failed,
@@ -573,6 +578,10 @@ async def soak(args, seeded: list[room_seed.SeededRoom], servers: list[Server], 
             "late_over_1s": sum(1 for seconds in done if seconds > 1) + clients.stats.timeouts,
             "late_p99_ms": late_ms(done, clients.stats.timeouts, 99),
             "late_max_ms": late_ms(done, clients.stats.timeouts, 100),
+            "late_over_1s_connected": sum(1 for seconds in connected if seconds > 1) + clients.stats.connected_timeouts,
+            "late_p99_ms_connected": late_ms(connected, clients.stats.connected_timeouts, 99),
+            "late_max_ms_connected": late_ms(connected, clients.stats.connected_timeouts, 100),
+            "turn_changes_connected": len(connected),
             "action_errors": clients.stats.errors,
             "action_timeouts": clients.stats.timeouts,
             "churn_events": clients.churn_events,
@@ -693,7 +702,12 @@ def main(argv=None) -> None:
         "late_over_1s": run["late_over_1s"],
         "late_p99_ms": run["late_p99_ms"],
         "late_max_ms": run["late_max_ms"],
-        # More, after the keys above.
+        # More, after the keys above. The same lateness, over the changes during which every socket
+        # of the room stayed connected.
+        "late_over_1s_connected": run["late_over_1s_connected"],
+        "late_p99_ms_connected": run["late_p99_ms_connected"],
+        "late_max_ms_connected": run["late_max_ms_connected"],
+        "turn_changes_connected": run["turn_changes_connected"],
         "rooms": args.rooms,
         "redis_connections_db_start": redis_start[1],
         "redis_connections_db_end": redis_end[1],

@@ -16,6 +16,7 @@ import re
 import statistics
 import time
 import traceback
+import zlib
 from dataclasses import dataclass, field
 
 from websockets.asyncio.client import connect
@@ -41,6 +42,30 @@ class Stats:
     skipped_slots: int = 0  # moments of the schedule when no room was ready for another action
     timeouts: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    # A whole snapshot against a compact patch from the previous one, for one socket per room while
+    # recording: raw bytes, and bytes after deflate with the context kept between messages, as
+    # permessage-deflate does by default.
+    # The same, for changes during which every socket of the room stayed connected (the soak's churn
+    # makes the others late by the reconnect's pause, by construction).
+    connected_latencies: list[float] = field(default_factory=list)
+    connected_timeouts: int = 0
+    patches: int = 0
+    whole_bytes: int = 0
+    patch_bytes: int = 0
+    whole_deflated: int = 0
+    patch_deflated: int = 0
+
+
+def patch_of(old: dict, new: dict) -> dict:
+    """What a compact patch against the previous snapshot would carry: the top-level values that
+    changed, and of the people only the entries that changed and the ids of those who left."""
+    patch = {key: value for key, value in new.items() if key != "participants" and old.get(key) != value}
+    before = {p["id"]: p for p in old.get("participants", [])}
+    changed = [p for p in new.get("participants", []) if before.get(p["id"]) != p]
+    gone = sorted(set(before) - {p["id"] for p in new.get("participants", [])})
+    if changed or gone:
+        patch["participants"] = {"changed": changed, "gone": gone}
+    return patch
 
 
 class Sock:
@@ -105,6 +130,7 @@ class Group:
         self.socks: list[Sock] = []
         self.observe_seat = observe_seat
         self.state: dict | None = None  # the newest snapshot, fully parsed, of the observing socket
+        self.deflaters = (zlib.compressobj(wbits=-15), zlib.compressobj(wbits=-15))  # whole, patch
         self.by_participant: dict[int, Sock] = {}
         self.target = 0
         self.reached = 0
@@ -115,6 +141,7 @@ class Group:
         self.base_version = 0
         self.counter = 0
         self.errors: list[str] = []
+        self.churned_during = False  # a socket of this room dropped or was reconnecting since the send
 
     @property
     def version(self) -> int:
@@ -126,6 +153,7 @@ class Group:
         self.sent_at = now
         self.kind = kind
         self.pending = True
+        self.churned_during = any(getattr(s, "churning", False) for s in self.socks)
 
     def advanced(self, old: int, new: int, now: float) -> None:
         target = self.target
@@ -137,6 +165,8 @@ class Group:
                     self.on_complete(self, now)
                 else:
                     self.stats.latencies.append(now - self.sent_at)
+                    if not self.churned_during:
+                        self.stats.connected_latencies.append(now - self.sent_at)
 
     def failed(self, code: str) -> None:
         self.stats.errors[code] = self.stats.errors.get(code, 0) + 1
@@ -153,6 +183,17 @@ class Group:
             expected += len(wanted)
             missing += sum(1 for v in wanted if v not in received)
         return missing, expected
+
+
+def measure_patch(group: Group, old: dict, new: dict, text: str) -> None:
+    stats = group.stats
+    patch = json.dumps({"type": "patch", **patch_of(old, new)}, separators=(",", ":"))
+    whole, partial = group.deflaters
+    stats.patches += 1
+    stats.whole_bytes += len(text)
+    stats.patch_bytes += len(patch)
+    stats.whole_deflated += len(whole.compress(text.encode()) + whole.flush(zlib.Z_SYNC_FLUSH))
+    stats.patch_deflated += len(partial.compress(patch.encode()) + partial.flush(zlib.Z_SYNC_FLUSH))
 
 
 def on_room_message(sock: Sock, text: str) -> None:
@@ -174,6 +215,8 @@ def on_room_message(sock: Sock, text: str) -> None:
                     if sock.participant is not None:
                         group.by_participant[sock.participant] = sock
                 if sock.seat == group.observe_seat:
+                    if sock.recording and group.state is not None:
+                        measure_patch(group, group.state, state, text)
                     group.state = state
             group.advanced(old, version, now)
             if not sock.ready.done() and sock.participant is not None:
@@ -324,6 +367,7 @@ async def drive(groups: list[Group], act, rate: float, seconds: float, stats: St
             cursor = (cursor + 1) % len(groups)
             if group.pending and now - group.sent_at > ACTION_TIMEOUT:
                 stats.timeouts += 1
+                stats.connected_timeouts += not group.churned_during
                 group.pending = False
             if not group.pending and await act(group, now):
                 stats.sent += 1

@@ -56,6 +56,16 @@ def test_bench_room_runs_and_reports_every_target():
     assert result["p50_ms"] is not None and result["server_cpu_ms_per_change"] is not None
 
 
+def test_bench_room_delivers_every_change_with_the_channel_layer_on_two_redis_servers():
+    result = run(
+        "benchmarks.room",
+        *("--rooms", "4", "--seconds", "4", "--rate", "4", "--quiet-seconds", "0", "--skip-baseline"),
+        "--second-redis",
+    )
+    assert (result["failed_connects"], result["lost"], result["rooms_advanced_more_than_once"]) == (0, 0, 0)
+    assert len(result["channel_redis_shard_commands"]) == 2 and all(result["channel_redis_shard_commands"])
+
+
 def test_bench_soak_runs_and_reports_every_target():
     result = run("benchmarks.soak", *("--rooms", "2", "--minutes", "0.5", "--churn-min", "5", "--churn-max", "10"))
     assert set(result) >= SOAK_KEYS, SOAK_KEYS - set(result)
