@@ -416,3 +416,35 @@ def test_the_circle_is_drawn_as_a_circle_of_equal_seats(open_browser):  # noqa: 
         assert by_name[LONG_NAME]["status"] == "waiting" and by_name[LONG_NAME]["border"].startswith("solid 2"), by_name
     maya.locator("#people").screenshot(path="docs/img/room/circle-phone.png")
     assert open_browser.errors == []
+
+
+# A pong names a version newer than the page holds. The page records what it sends from here on.
+NEWER_PONG = """(ahead) => {
+  const connection = window.attunementRoom.connection;
+  window.sentSince = [];
+  const send = connection.send.bind(connection);
+  connection.send = (message) => { window.sentSince.push(message.type); return send(message); };
+  const now = Date.now();
+  connection.receive(JSON.stringify({ type: "pong", t: now, server_now: now, version: connection.version + ahead }));
+  return connection.version;
+}"""
+
+
+def test_a_pong_naming_a_newer_version_makes_the_page_ask_for_the_room(open_browser):  # noqa: F811
+    """A snapshot lost on its way: the pong says the room has moved on, and half a second later the
+    page, still behind, asks for the room with `sync`. A pong naming the version the page holds asks
+    for nothing."""
+    circle = build_circle()
+    call = call_soon(circle, [circle.member])
+    maya = open_browser(circle.member, viewport=PHONE)
+    enter(maya, call)
+    maya.wait_for_function("() => window.attunementRoom.connection.version !== null", polling=100)
+    # Far ahead, so that no snapshot arriving meanwhile (someone's presence) can catch the page up.
+    maya.evaluate(NEWER_PONG, 1000)
+    maya.wait_for_function("() => window.sentSince.includes('sync')", timeout=3000, polling=100)
+
+    held = maya.evaluate(NEWER_PONG, 0)  # the same version it holds: nothing to ask for
+    maya.wait_for_timeout(1000)
+    assert "sync" not in maya.evaluate("() => window.sentSince")
+    assert maya.evaluate("() => window.attunementRoom.connection.version") == held
+    assert open_browser.errors == []
