@@ -55,6 +55,24 @@ def track_enabled(page):
     return page.evaluate("() => window.attunementMedia.local.getAudioTracks()[0].enabled")
 
 
+# A tampered page: instead of its microphone (whose track the room turns off, and whose fake beep
+# the browser's noise suppression and echo cancellation may take out), every connection sends a
+# steady tone.
+SEND_A_TONE = """async () => {
+  const media = window.attunementMedia;
+  const tone = media.context.createOscillator();
+  const out = media.context.createMediaStreamDestination();
+  tone.connect(out);
+  tone.start();
+  const track = out.stream.getAudioTracks()[0];
+  for (const peer of media.peers.values()) {
+    for (const sender of peer.pc.getSenders()) {
+      if (sender.track && sender.track.kind === "audio") await sender.replaceTrack(track);
+    }
+  }
+}"""
+
+
 def test_three_people_hear_each_other_and_the_microphone_follows_the_turn(browser, site):
     with override_settings(DEBUG=True):
         call_command("seed_demo")
@@ -122,8 +140,9 @@ def test_three_people_hear_each_other_and_the_microphone_follows_the_turn(browse
         maya.get_by_role("button", name="Microphone").click()
         assert track_enabled(maya) and not track_enabled(jonas) and not track_enabled(fran)
 
-        # Jonas forces his track on from the console: the others' browsers do not play it.
-        jonas.evaluate("() => { window.attunementMedia.local.getAudioTracks()[0].enabled = true; }")
+        # Jonas's page is tampered with: it sends sound though he does not hold the floor. The others'
+        # browsers do not play it.
+        jonas.evaluate(SEND_A_TONE)
         jonas_id = maya.evaluate("() => window.attunementRoom.state.participants.find((p) => p.name === 'Jonas').id")
         for page in (fran, maya):
             ignored = page.evaluate(
@@ -135,9 +154,13 @@ def test_three_people_hear_each_other_and_the_microphone_follows_the_turn(browse
         maya_id = fran.evaluate("() => window.attunementRoom.state.participants.find((p) => p.name === 'Maya').id")
         assert fran.evaluate("(id) => window.attunementMedia.peers.get(id).audio.muted", maya_id) is False
         # And the facilitator sees who talks out of turn (the fake microphone beeps).
-        expect(fran.locator(f'#audio-peers [data-participant="{jonas_id}"]')).to_contain_text(
-            "talking out of turn", timeout=15_000
-        )
+        try:
+            expect(fran.locator(f'#audio-peers [data-participant="{jonas_id}"]')).to_contain_text(
+                "talking out of turn", timeout=15_000
+            )
+        except AssertionError as error:
+            level = fran.evaluate("(id) => window.attunementMedia.levels.get(id)", jonas_id)
+            raise AssertionError(f"the level Fran's page measured for Jonas: {level}") from error
         for _context, _page, errors in sessions:
             assert errors == []
     finally:
