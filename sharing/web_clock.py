@@ -42,18 +42,21 @@ def ensure_started() -> None:
 
 
 async def stop() -> None:
-    """Stop the clock of the running event loop (for tests)."""
+    """Stop the clock of the running event loop (for tests). A cancellation that reaches the clock
+    while a sweep's broadcast is on its way can be absorbed by the thread it waits for, so the clock
+    also ends by itself at its next round once it is no longer this loop's clock."""
     task = _running.pop(asyncio.get_running_loop(), None)
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            await asyncio.wait({task}, timeout=EVERY_SECONDS * 5)
 
 
 async def _run() -> None:
     sweep = database_sync_to_async(services.sweep, thread_sensitive=False)
     loop = asyncio.get_running_loop()
-    while True:
+    me = asyncio.current_task()
+    while _running.get(loop) is me:
         started = loop.time()
         try:
             await sweep()

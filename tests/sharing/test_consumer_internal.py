@@ -2,10 +2,12 @@
 with the clock in the web process, what the clock changes reaches the sockets without a tick."""
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
@@ -85,3 +87,32 @@ async def test_with_the_clock_in_the_web_process_a_deadline_reaches_every_socket
         assert states[0]["turn"]["speaker"] != speaker
     finally:
         await web_clock.stop()
+
+
+async def test_the_web_clock_stops_though_a_sweep_absorbs_its_cancellation(settings, monkeypatch):
+    """A sweep's broadcast runs on the event loop while the sweep's thread waits for it: a
+    cancellation that lands then reaches the broadcast, and the thread may absorb it, so the clock
+    goes on. It still stops: it ends at its next round once it is no longer the loop's clock."""
+    settings.ROOM_CLOCK_IN_WEB = True
+    rounds = []
+    broadcasting = asyncio.Event()
+
+    async def broadcast():
+        broadcasting.set()
+        await asyncio.sleep(0.5)
+
+    def absorbing_sweep(**kwargs):
+        rounds.append(1)
+        with contextlib.suppress(BaseException):  # what a thread may do with the cancellation
+            async_to_sync(broadcast)()
+
+    monkeypatch.setattr(services, "sweep", absorbing_sweep)
+    web_clock.ensure_started()
+    await asyncio.wait_for(broadcasting.wait(), 5)
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    await asyncio.wait_for(web_clock.stop(), 10)
+    assert loop.time() - asked < 3  # the round in progress, not the 10 s the test would wait
+    counted = len(rounds)
+    await asyncio.sleep(web_clock.EVERY_SECONDS * 2.5)
+    assert len(rounds) == counted  # no round after the stop
