@@ -42,13 +42,13 @@ class Stats:
     skipped_slots: int = 0  # moments of the schedule when no room was ready for another action
     timeouts: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    # Latencies and timeouts again, over the changes during which every socket of the room stayed
+    # connected (the soak's churn makes the others late by the reconnect's pause, by construction).
+    connected_latencies: list[float] = field(default_factory=list)
+    connected_timeouts: int = 0
     # A whole snapshot against a compact patch from the previous one, for one socket per room while
     # recording: raw bytes, and bytes after deflate with the context kept between messages, as
     # permessage-deflate does by default.
-    # The same, for changes during which every socket of the room stayed connected (the soak's churn
-    # makes the others late by the reconnect's pause, by construction).
-    connected_latencies: list[float] = field(default_factory=list)
-    connected_timeouts: int = 0
     patches: int = 0
     whole_bytes: int = 0
     patch_bytes: int = 0

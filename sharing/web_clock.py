@@ -15,7 +15,6 @@ next catches up.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from channels.db import database_sync_to_async
@@ -48,8 +47,7 @@ async def stop() -> None:
     task = _running.pop(asyncio.get_running_loop(), None)
     if task is not None:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait({task}, timeout=EVERY_SECONDS * 5)
+        await asyncio.wait({task}, timeout=EVERY_SECONDS * 5)
 
 
 async def _run() -> None:

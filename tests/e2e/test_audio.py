@@ -153,7 +153,7 @@ def test_three_people_hear_each_other_and_the_microphone_follows_the_turn(browse
         # Maya's own sound still plays for everyone.
         maya_id = fran.evaluate("() => window.attunementRoom.state.participants.find((p) => p.name === 'Maya').id")
         assert fran.evaluate("(id) => window.attunementMedia.peers.get(id).audio.muted", maya_id) is False
-        # And the facilitator sees who talks out of turn (the fake microphone beeps).
+        # And the facilitator sees who talks out of turn (the tone).
         try:
             expect(fran.locator(f'#audio-peers [data-participant="{jonas_id}"]')).to_contain_text(
                 "talking out of turn", timeout=15_000
