@@ -7,7 +7,7 @@ It refuses SQLite and a missing REDIS_URL: neither can stand for production. It 
 its own (<configured name>_bench_room: emptied, migrated and seeded on every run) with R calls about
 to start, each with a facilitator and 7 members who RSVP'd going, and one Django session per person.
 It starts the Procfile's `web` process twice (bin/proc web, DEBUG off) and opens 8 sockets per room,
-half on each process, so that every broadcast crosses Redis. Each socket pings every 4 s as the room
+half on each process, so that every broadcast crosses Redis. Each socket pings every 8 s as the room
 page does. Then, from this one asyncio process:
 
 1. steady: turn changes at --rate per second over all rooms (call.start first, unmeasured; then
@@ -66,7 +66,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--rooms", type=int, default=500, help="rooms of 8 sockets (default 500)")
     parser.add_argument("--rate", type=float, default=60, help="turn changes per second over all rooms (60)")
     parser.add_argument("--seconds", type=float, default=60, help="length of the steady phase (60)")
-    parser.add_argument("--ping-every", type=float, default=4, help="seconds between a socket's pings (4, as browsers)")
+    parser.add_argument("--ping-every", type=float, default=8, help="seconds between a socket's pings (8, as browsers)")
     parser.add_argument("--connect-concurrency", type=int, default=32, help="handshakes in flight at once (32)")
     parser.add_argument("--pool-size", type=int, default=8, help="DATABASE_POOL_MAX_SIZE per server process (8)")
     parser.add_argument("--compression", choices=["deflate", "none"], default="deflate", help="as browsers: deflate")

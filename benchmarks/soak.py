@@ -6,7 +6,7 @@
 It seeds <configured name>_bench_soak as bench-room seeds its own database (benchmarks/room_seed.py:
 R calls, each with a facilitator and 7 members, one session each), starts the Procfile's `web`
 process twice (DEBUG off) and opens --per-room sockets per room, alternating between the two
-processes so that every broadcast crosses Redis. Every socket pings every 4 s, as the room page does;
+processes so that every broadcast crosses Redis. Every socket pings every 8 s, as the room page does;
 after `call.start` in every room, turn changes go out at a gentle --rate over all rooms (the load of
 a site, not a stress test). Every --churn-min to --churn-max seconds, --churn-fraction of the open
 sockets close and reconnect 0.5 to 3 s later, as a dropped network or a reloaded page does. A socket
@@ -85,7 +85,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--churn-max", type=float, default=120, help="longest wait between churns, seconds (120)")
     parser.add_argument("--churn-fraction", type=float, default=0.1, help="share of open sockets that churn (0.1)")
     parser.add_argument("--rate", type=float, default=5, help="turn changes per second over all rooms (5)")
-    parser.add_argument("--ping-every", type=float, default=4, help="seconds between a socket's pings (4, as browsers)")
+    parser.add_argument("--ping-every", type=float, default=8, help="seconds between a socket's pings (8, as browsers)")
     parser.add_argument("--audit-every", type=float, default=10, help="seconds between version audits (10)")
     parser.add_argument(
         "--recovery-seconds",

@@ -30,7 +30,9 @@ logger = logging.getLogger("attunement.socket")
 
 RATE_WINDOW_SECONDS = 5
 RATE_LIMIT = 20 * RATE_WINDOW_SECONDS  # more than 20 messages a second, sustained for 5 seconds
-HEARTBEAT_EVERY_SECONDS = 8
+# Browsers ping every 8 s, and each of those pings is a heartbeat; pings closer together than this (a
+# tab waking from sleep sends a few at once) are answered without one.
+HEARTBEAT_EVERY_SECONDS = 6
 GROUP_TIMEOUT_SECONDS = 5
 
 CLOSE_CODES = {
@@ -257,9 +259,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send_error(error.code, error.message, error.version)
 
     async def on_ping(self, message):
-        """A ping proves the browser is alive. Every 8 seconds it becomes a heartbeat, which touches
-        the cache alone (sharing.room.liveness) and reads the room's version from there; other pings
-        are answered without leaving the event loop. The pong carries the newest version known."""
+        """A ping proves the browser is alive. A browser's ping (every 8 seconds) is a heartbeat, which
+        touches the cache alone (sharing.room.liveness) and reads the room's version from there; pings
+        that come sooner are answered without leaving the event loop. The pong carries the newest
+        version known."""
         now = time.monotonic()
         version = None
         if self.marked_away:
@@ -290,7 +293,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 behind = False
             self.behind = behind
         else:
-            version = self.room_version  # as the last heartbeat read it: at most 8 s old
+            version = self.room_version  # as the last heartbeat read it, a few seconds ago
         if version is None or (self.version is not None and self.version > version):
             version = self.version
         # The room's version: a browser holding an older one asks for the snapshot it missed.

@@ -4,16 +4,18 @@ lock once."""
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from sharing import consumers, services
-from sharing.models import Participant, Room, RoomEvent
+from sharing.models import PRESENCE_TIMEOUT, Participant, Room, RoomEvent
 from sharing.room import liveness
 from tests.rooms import at
 
@@ -171,3 +173,18 @@ async def test_a_socket_marked_away_comes_back_on_its_next_ping(room, sockets):
     me = next(p for p in state["participants"] if p["id"] == state["you"]["participant"])
     assert me["present"] is True and me["state"] == "admitted"
     await asyncio.sleep(0)
+
+
+def _browser_ping_seconds() -> float:
+    script = (Path(settings.BASE_DIR) / "static/js/room/connection.js").read_text()
+    line = next(line for line in script.splitlines() if line.startswith("const PING_EVERY_MS"))
+    return int(line.split("=")[1].strip(" ;")) / 1000
+
+
+def test_every_ping_a_browser_sends_is_a_heartbeat_and_one_late_ping_does_not_make_anyone_away():
+    """The room page pings every 8 s. Each of those pings must be a heartbeat, so that presence needs
+    no other message, and a ping that comes a few seconds late must still land before the presence
+    timeout."""
+    ping_every = _browser_ping_seconds()
+    assert ping_every > consumers.HEARTBEAT_EVERY_SECONDS
+    assert PRESENCE_TIMEOUT.total_seconds() - ping_every >= 5

@@ -5,7 +5,8 @@ import { ServerClock } from "./clock.js";
 
 // 4001: this person opened the room in another tab, which took over; this one waits to be asked back.
 const PERMANENT = new Set([4001, 4401, 4403, 4404, 4410, 4423, 4008]);
-const PING_EVERY_MS = 4000;
+// Each ping is the server's heartbeat for this person (sharing/consumers.py), so presence needs no other.
+const PING_EVERY_MS = 8000;
 const NO_STATE_MS = 10000;
 const SYNC_AFTER_MS = 500;
 
