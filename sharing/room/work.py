@@ -90,11 +90,12 @@ def read_room(call_id: int, now: datetime) -> Change:
 
 def lock_room(call_id: int, now: datetime) -> Change:
     """Lock the room's row (inside the caller's transaction) and read everything a change needs."""
-    room = Room.objects.select_for_update().get(pk=call_id)
-    call = Call.objects.select_related("format", "community").get(pk=call_id)
+    # One query: the room's row locked, its call, format and community read with it but not locked.
+    locked = Room.objects.select_for_update(of=("self",))
+    room = locked.select_related("call__format", "call__community").get(pk=call_id)
+    call = room.call
     participants = {p.pk: p for p in Participant.objects.filter(room=room).select_related("user")}
     liveness.lay_over(call_id, participants.values())
-    room.call = call
     if room.speaker_id:
         room.speaker = participants.get(room.speaker_id)
     if room.reflector_id:
