@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import time
 from collections import deque
 
@@ -59,8 +60,39 @@ LOST_CHANNEL_LAYER = (ConnectionError, TimeoutError, RedisError)
 ICE_RENEW_BEFORE_SECONDS = 120
 
 
+# The database work of socket messages runs on the event loop's shared worker threads (asyncio's
+# default executor: min(32, cores + 4) threads). A room's changes (an action, a deadline's tick) must
+# never wait behind a wave of sockets opening and closing at once (a network blip, a restarted
+# proxy): all other work may hold every thread but CHANGE_THREADS at a time.
+CHANGE_THREADS = 2
+_other_work: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
+def _other_work_limit() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    limit = _other_work.get(loop)
+    if limit is None:
+        for closed in [known for known in _other_work if known.is_closed()]:
+            del _other_work[closed]
+        threads = min(32, (os.cpu_count() or 1) + 4)  # asyncio's default executor
+        limit = _other_work[loop] = asyncio.Semaphore(max(1, threads - CHANGE_THREADS))
+    return limit
+
+
 def db(function):
-    """Run a service in a worker thread, in parallel with other rooms; row locks keep each room in order."""
+    """Run a service in a worker thread, in parallel with other rooms, leaving threads free for the
+    rooms' changes; row locks keep each room in order."""
+    run = database_sync_to_async(function, thread_sensitive=False)
+
+    async def limited(*args, **kwargs):
+        async with _other_work_limit():
+            return await run(*args, **kwargs)
+
+    return limited
+
+
+def db_change(function):
+    """Run a change of a room's state in a worker thread, never waiting for other socket work."""
     return database_sync_to_async(function, thread_sensitive=False)
 
 
@@ -239,14 +271,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
             elif kind == "sync":
                 await self.send_snapshot(await db(services.current_snapshot)(call_id=self.call_id), again=True)
             elif kind == "tick":
-                await db(services.room_tick)(call_id=self.call_id, seen_version=message.get("version"))
+                await db_change(services.room_tick)(call_id=self.call_id, seen_version=message.get("version"))
             elif kind in protocol.RELAYS:
                 await self.on_relay(message)
             else:
                 payload = {
                     key: value for key, value in message.items() if key not in {"type", "version", "turn", "segment"}
                 }
-                await db(services.room_apply)(
+                await db_change(services.room_apply)(
                     call_id=self.call_id,
                     user=self.user,
                     action=kind,

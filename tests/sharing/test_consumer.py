@@ -2,12 +2,14 @@
 
 import asyncio
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
+from sharing import consumers
 from sharing.models import Room, RoomEvent
 from tests.sharing.sockets import Socket, settle
 
@@ -289,3 +291,23 @@ async def test_a_second_socket_of_the_same_person_replaces_the_first_and_she_sta
     assert me["present"] is True and me["state"] == "admitted"
     assert await fran.none_of("error")
     await newer.close()
+
+
+# Load
+
+
+async def test_an_action_is_carried_out_while_other_socket_work_fills_the_worker_threads(room, sockets):
+    """A wave of sockets opening and closing at once queues entries, leaves and snapshots for the worker
+    threads. A room's change does not wait behind them: that work never holds the last threads."""
+    fran, maya = await sockets(room.facilitator, room.maya)
+    await fran.state_at_least(maya.version)
+    busy = threading.Event()
+    blocked = [asyncio.ensure_future(consumers.db(busy.wait)(30)) for _ in range(64)]  # more than there are threads
+    try:
+        await fran.act("call.start")
+        states = await settle(fran, maya, version=fran.version + 1)
+        assert {state["status"] for state in states} == {"live"}
+        assert not any(task.done() for task in blocked)  # the other work was still waiting throughout
+    finally:
+        busy.set()
+        await asyncio.gather(*blocked)
