@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import time
 from collections import deque
 
@@ -61,10 +60,12 @@ ICE_RENEW_BEFORE_SECONDS = 120
 
 
 # The database work of socket messages runs on the event loop's shared worker threads (asyncio's
-# default executor: min(32, cores + 4) threads). A room's changes (an action, a deadline's tick) must
-# never wait behind a wave of sockets opening and closing at once (a network blip, a restarted
-# proxy): all other work may hold every thread but CHANGE_THREADS at a time.
-CHANGE_THREADS = 2
+# default executor). A process runs Python on one core at a time, so work in more threads at once only
+# takes turns from the event loop, which forwards every snapshot, and from the rooms' changes. Other
+# work than a change (entries, leaves, snapshots, relays) runs at most OTHER_WORK_AT_ONCE at a time per
+# process: a wave of sockets reconnecting together (a network blip, a restarted proxy) then waits its
+# turn instead of delaying every room's turn changes. A change (an action, a deadline's tick) never waits.
+OTHER_WORK_AT_ONCE = 2
 _other_work: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
 
@@ -74,14 +75,13 @@ def _other_work_limit() -> asyncio.Semaphore:
     if limit is None:
         for closed in [known for known in _other_work if known.is_closed()]:
             del _other_work[closed]
-        threads = min(32, (os.cpu_count() or 1) + 4)  # asyncio's default executor
-        limit = _other_work[loop] = asyncio.Semaphore(max(1, threads - CHANGE_THREADS))
+        limit = _other_work[loop] = asyncio.Semaphore(OTHER_WORK_AT_ONCE)
     return limit
 
 
 def db(function):
-    """Run a service in a worker thread, in parallel with other rooms, leaving threads free for the
-    rooms' changes; row locks keep each room in order."""
+    """Run a service in a worker thread, in parallel with other rooms but never more than
+    OTHER_WORK_AT_ONCE at a time; row locks keep each room in order."""
     run = database_sync_to_async(function, thread_sensitive=False)
 
     async def limited(*args, **kwargs):
