@@ -34,7 +34,11 @@ What it measures:
 
 - late_over_1s / late_p99_ms / late_max_ms: turn changes that reached some socket of their room
   more than 1 s after they were sent (one still missing at the 15 s action timeout counts at it),
-  and the 99th percentile and maximum of that delay over all turn changes.
+  and the 99th percentile and maximum of that delay over all turn changes. The _connected keys count
+  only the changes during which no socket of the room dropped or was reconnecting;
+  late_over_1s_connected_near_churn, those of them sent from 1 s before a churn to 15 s after it;
+  client_loop_lag_p99_ms / _max_ms, how late this client's event loop woke from a 0.1 s sleep (a busy
+  client sends late and notices late, which the figures above would count as the server's).
 
 The last line printed is one JSON object.
 """
@@ -251,6 +255,7 @@ class Clients:
         # Counters
         self.churn_events = 0
         self.churned = 0
+        self.churn_times: list[float] = []  # perf_counter() at each churn
         self.reconnects = 0
         self.reconnect_failures = 0
         self.unexpected_closes: dict[str, int] = {}
@@ -339,6 +344,7 @@ class Clients:
             chosen = random.sample(candidates, round(len(candidates) * self.args.churn_fraction))
             self.churn_events += 1
             self.churned += len(chosen)
+            self.churn_times.append(time.perf_counter())
             say(f"churn {self.churn_events}: {len(chosen)} of {len(candidates)} open sockets drop and reconnect")
             for sock in chosen:
                 sock.churning = True  # before the close is seen: not an unexpected one
@@ -438,6 +444,20 @@ class RedisWatch:
         self.client.close()
 
 
+async def loop_lag(lags: list[float], stop: asyncio.Event, every: float = 0.1) -> None:
+    """How late this client's event loop wakes from a short sleep: a busy client delays what it sends
+    and when it notices what arrives, which would count as the server's lateness."""
+    while not stop.is_set():
+        before = time.perf_counter()
+        await asyncio.sleep(every)
+        lags.append(max(0.0, time.perf_counter() - before - every))
+
+
+def near_churn(sent_at: list[float], churns: list[float], before: float = 1.0, after: float = 15.0) -> int:
+    """How many of these moments fall from `before` seconds before a churn to `after` seconds after it."""
+    return sum(1 for moment in sent_at if any(churn - before <= moment <= churn + after for churn in churns))
+
+
 def mib(kib: float) -> str:
     return f"{kib / 1024:.0f} MiB"
 
@@ -467,9 +487,11 @@ async def soak(args, seeded: list[room_seed.SeededRoom], servers: list[Server], 
         clients.stats.latencies.clear()
         clients.stats.connected_latencies.clear()
 
+        lags: list[float] = []
         background = [
             asyncio.create_task(clients.churn(stop)),
             asyncio.create_task(clients.watch_closes(stop)),
+            asyncio.create_task(loop_lag(lags, stop)),
         ]
         if args.rate > 0:
             background.append(
@@ -582,6 +604,9 @@ async def soak(args, seeded: list[room_seed.SeededRoom], servers: list[Server], 
             "late_p99_ms_connected": late_ms(connected, clients.stats.connected_timeouts, 99),
             "late_max_ms_connected": late_ms(connected, clients.stats.connected_timeouts, 100),
             "turn_changes_connected": len(connected),
+            "late_over_1s_connected_near_churn": near_churn(clients.stats.connected_late_sent_at, clients.churn_times),
+            "client_loop_lag_p99_ms": round(1000 * (percentile(lags, 99) or 0), 1),
+            "client_loop_lag_max_ms": round(1000 * max(lags, default=0), 1),
             "action_errors": clients.stats.errors,
             "action_timeouts": clients.stats.timeouts,
             "churn_events": clients.churn_events,
@@ -708,6 +733,11 @@ def main(argv=None) -> None:
         "late_p99_ms_connected": run["late_p99_ms_connected"],
         "late_max_ms_connected": run["late_max_ms_connected"],
         "turn_changes_connected": run["turn_changes_connected"],
+        # Of the late ones while connected, those sent from 1 s before a churn to 15 s after it; and how
+        # late this client's own event loop woke (a busy client makes the server look late).
+        "late_over_1s_connected_near_churn": run["late_over_1s_connected_near_churn"],
+        "client_loop_lag_p99_ms": run["client_loop_lag_p99_ms"],
+        "client_loop_lag_max_ms": run["client_loop_lag_max_ms"],
         "rooms": args.rooms,
         "redis_connections_db_start": redis_start[1],
         "redis_connections_db_end": redis_end[1],

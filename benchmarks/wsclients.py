@@ -46,6 +46,7 @@ class Stats:
     # connected (the soak's churn makes the others late by the reconnect's pause, by construction).
     connected_latencies: list[float] = field(default_factory=list)
     connected_timeouts: int = 0
+    connected_late_sent_at: list[float] = field(default_factory=list)  # perf_counter() of those over 1 s
     # A whole snapshot against a compact patch from the previous one, for one socket per room while
     # recording: raw bytes, and bytes after deflate with the context kept between messages, as
     # permessage-deflate does by default.
@@ -167,6 +168,8 @@ class Group:
                     self.stats.latencies.append(now - self.sent_at)
                     if not self.churned_during:
                         self.stats.connected_latencies.append(now - self.sent_at)
+                        if now - self.sent_at > 1:
+                            self.stats.connected_late_sent_at.append(self.sent_at)
 
     def failed(self, code: str) -> None:
         self.stats.errors[code] = self.stats.errors.get(code, 0) + 1

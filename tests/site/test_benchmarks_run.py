@@ -34,6 +34,10 @@ SOAK_KEYS = {
     "redis_connections_start",
     "redis_connections_end",
     "rss_growth_pct",
+    # What tells the server's lateness from the churn's and the client's.
+    "late_over_1s_connected",
+    "late_over_1s_connected_near_churn",
+    "client_loop_lag_max_ms",
 }
 
 
