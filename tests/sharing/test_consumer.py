@@ -298,7 +298,7 @@ async def test_a_second_socket_of_the_same_person_replaces_the_first_and_she_sta
 
 async def test_an_action_is_carried_out_while_other_socket_work_fills_the_worker_threads(room, sockets):
     """A wave of sockets opening and closing at once queues entries, leaves and snapshots for the worker
-    threads. A room's change does not wait behind them: that work never holds the last threads."""
+    threads. A room's change does not wait behind them: that work runs at most two at a time."""
     fran, maya = await sockets(room.facilitator, room.maya)
     await fran.state_at_least(maya.version)
     busy = threading.Event()
