@@ -16,6 +16,7 @@ from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
 from redis.asyncio import BlockingConnectionPool
 
 IDLE_SECONDS = 30
+TIMER_SLACK_SECONDS = 0.05
 MAX_CONNECTIONS = 100
 POOL_WAIT_SECONDS = 20
 
@@ -37,17 +38,21 @@ class TrimmingPool(BlockingConnectionPool):
 
     async def _trim(self) -> None:
         now = time.monotonic()
+        due_in = None
         # Least recently used first: the pool hands out the most recently released one.
         while len(self._available_connections) > 1:
             oldest = self._available_connections[0]
-            if now - self._idle_since.get(id(oldest), now) < self.idle_seconds:
+            idle = now - self._idle_since.get(id(oldest), now)
+            if idle < self.idle_seconds:
+                due_in = self.idle_seconds - idle
                 break
             self._available_connections.pop(0)
             self._idle_since.pop(id(oldest), None)
             await oldest.disconnect()
-        if len(self._available_connections) > 1 and self._trim_timer is None:
+        # The timer wakes when the oldest connection left turns idle, not a whole period later.
+        if due_in is not None and self._trim_timer is None:
             loop = asyncio.get_running_loop()
-            self._trim_timer = loop.call_later(self.idle_seconds, self._on_timer, loop)
+            self._trim_timer = loop.call_later(due_in + TIMER_SLACK_SECONDS, self._on_timer, loop)
 
     def _on_timer(self, loop: asyncio.AbstractEventLoop) -> None:
         self._trim_timer = None

@@ -36,6 +36,26 @@ async def test_a_burst_waits_for_free_connections_and_the_idle_ones_close_afterw
     await layer.flush()
 
 
+async def test_a_connection_closes_once_it_has_been_idle_long_enough_not_a_whole_period_later():
+    name = f"pool-idle-{os.getpid()}"
+    layer = RedisChannelLayer(
+        hosts=[{"address": settings.REDIS_URL, "client_name": name, "max_connections": 8, "idle_seconds": 1.0}],
+        prefix=f"pool-idle-{os.getpid()}",
+    )
+    pool = layer.create_pool(0)
+    held = [await pool.get_connection() for _ in range(4)]
+    for connection in held:
+        await connection.connect()
+    for connection in held[:2]:
+        await pool.release(connection)  # idle from 0 s: the timer wakes at 1 s
+    await asyncio.sleep(0.5)
+    for connection in held[2:]:
+        await pool.release(connection)  # idle from 0.5 s
+    await asyncio.sleep(1.25)  # 1.75 s: the third has been idle 1.25 s, and one is always kept
+    assert len(pool._available_connections) == 1
+    await pool.disconnect()
+
+
 async def test_sockets_share_the_caches_connections_instead_of_holding_one_each():
     """Each socket's database work runs in a context of its own, and Django makes a cache object per
     context: without the shared pool, 60 sockets that touch the cache hold 60 connections."""
